@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "runner",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "runner", targets: ["runner"]),
+        .library(name: "RunnerCore", targets: ["RunnerCore"]),
+        .library(name: "RunnerLua", targets: ["RunnerLua"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // System libraries (Debian: liblua5.4-dev, libyaml-dev). Each header also carries the
+        // few static inline shims Swift needs for C macros.
+        .systemLibrary(
+            name: "CLua",
+            pkgConfig: "lua5.4",
+            providers: [.apt(["liblua5.4-dev"])]
+        ),
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        .target(
+            name: "RunnerCore",
+            dependencies: [
+                "CYAML",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
+            name: "RunnerLua",
+            dependencies: ["CLua", "RunnerCore"]
+        ),
+        .executableTarget(
+            name: "runner",
+            dependencies: [
+                "RunnerCore",
+                "RunnerLua",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "RunnerCoreTests", dependencies: ["RunnerCore", "RunnerLua"]),
+        .testTarget(name: "RunnerLuaTests", dependencies: ["RunnerLua", "RunnerCore"]),
+        .testTarget(name: "RunnerCLITests", dependencies: ["runner", "RunnerCore"]),
+    ]
+)

@@ -1,0 +1,83 @@
+import Foundation
+
+extension Engine {
+    static let maxNesting = 8
+
+    /// `uses: pipeline`: loads and runs another pipeline inside this run (same run id, same secrets
+    /// masker, locks held by this run re-entered), returning its step outputs.
+    func runNested(_ reference: String, params: [String: Value], parent: RunState, step: StepRef) async throws -> StepResult {
+        guard parent.depth < Self.maxNesting else {
+            throw StepFailure("pipelines nest deeper than \(Self.maxNesting) levels (does a pipeline call itself?)")
+        }
+        guard let path = PipelineLocator.locate(reference, relativeTo: parent.pipeline.directory) else {
+            throw StepFailure("no pipeline '\(reference)' (looked for \(PipelineLocator.candidates(reference, relativeTo: parent.pipeline.directory).joined(separator: ", ")))")
+        }
+        let loader = PipelineLoader(plugins: plugins, checker: scripting)
+        let pipeline: Pipeline
+        let resolved: [String: Value]
+        do {
+            pipeline = try loader.load(path: path)
+            resolved = try ParamResolver.resolve(params.mapValues { $0 }, for: pipeline)
+        } catch {
+            throw StepFailure("pipeline '\(reference)': \(error.description)")
+        }
+        for spec in pipeline.params where spec.secret {
+            if let v = resolved[spec.name] { parent.emitter.masker.add(v.interpolated) }
+        }
+        parent.emitter.emit(step: step, .log(.info, "running pipeline \(pipeline.name) (\(path))"))
+        let options = Options(runID: parent.runID, trigger: "pipeline")
+        let outcome = await execute(pipeline, params: resolved, options: options, emitter: parent.emitter,
+                                    depth: parent.depth + 1, heldLocks: parent.heldLocks)
+        let outputs: [String: Value] = [
+            "status": .string(outcome.status.rawValue),
+            "pipeline": .string(pipeline.name),
+        ]
+        switch outcome.status {
+        case .succeeded: return StepResult(outputs: outputs, changed: outcome.counts.changed > 0)
+        case .cancelled: throw CancellationError()
+        default: throw StepFailure("pipeline \(pipeline.name) \(outcome.status.rawValue): \(outcome.error ?? "a step failed")", outputs: outputs)
+        }
+    }
+}
+
+/// `runner run deploy` finds `pipelines/deploy.yml`; `uses: pipeline` finds siblings.
+public enum PipelineLocator {
+    public static func candidates(_ reference: String, relativeTo directory: String) -> [String] {
+        let base = reference.hasPrefix("/") || directory == "." ? [reference] : [directory + "/" + reference, reference]
+        var out: [String] = []
+        for b in base {
+            out.append(b)
+            if !b.hasSuffix(".yml") && !b.hasSuffix(".yaml") { out += [b + ".yml", b + ".yaml"] }
+        }
+        if !reference.contains("/") { out += ["pipelines/\(reference).yml", "pipelines/\(reference).yaml", "pipelines/\(reference)"] }
+        var seen = Set<String>()
+        return out.filter { seen.insert($0).inserted }
+    }
+
+    public static func locate(_ reference: String, relativeTo directory: String = ".") -> String? {
+        candidates(reference, relativeTo: directory).first { path in
+            var isDir: ObjCBool = false
+            return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && !isDir.boolValue
+        }
+    }
+}
+
+/// `uses: pipeline`: runs another pipeline; its result becomes this step's result.
+public struct PipelinePlugin: StepPlugin {
+    public let name = "pipeline"
+    public let summary = "Run another pipeline (by name or path) with params; its result is this step's result"
+    public let parameters = [
+        ParameterSpec("run", .string, required: true, doc: "Pipeline name (resolved beside this pipeline, then in pipelines/) or path"),
+        ParameterSpec("params", .map, default: .map([:]), doc: "Params for the called pipeline"),
+    ]
+    public let outputs = [
+        OutputSpec("status", .string, doc: "The called pipeline's status: succeeded, failed or cancelled"),
+        OutputSpec("pipeline", .string, doc: "The called pipeline's name"),
+    ]
+
+    public init() {}
+
+    public func run(_ with: [String: Value], context: StepContext) async throws -> StepResult {
+        try await context.runPipeline(with["run"]?.stringValue ?? "", params: with["params"]?.mapValue ?? [:])
+    }
+}

@@ -1,0 +1,349 @@
+import Foundation
+import Synchronization
+
+extension Engine {
+    /// Runs steps in order. A failed step (without `continue_on_error`) marks the run failed; later steps
+    /// still get their `if:` evaluated, which by default (`success()`) skips them.
+    func runSequence(_ steps: [Step], phase: String?, state: RunState) async {
+        for step in steps {
+            if Task.isCancelled { return }
+            _ = await execute(step, phase: phase, state: state)
+        }
+    }
+
+    /// One step: condition, fan-out over `for_each` items and `on:` hosts, retries, timeout, result recording.
+    @discardableResult
+    func execute(_ step: Step, phase: String?, state: RunState) async -> StepStatus {
+        let ref = StepRef(name: step.displayName, id: step.id, location: step.location, phase: phase)
+        let (instances, problem) = await expand(step, state: state)
+        if let problem {
+            return await finishFailed(step, ref: ref, message: problem, state: state)
+        }
+        let limit = step.maxParallel ?? (step.forEach != nil ? 1 : max(1, instances.count))
+        let results = await withBoundedConcurrency(instances, limit: limit) { instance in
+            await self.runInstance(step, instance: instance, phase: phase, state: state)
+        }
+        let status = aggregate(results.map(\.status))
+        let outputs: [String: Value]
+        if instances.count == 1, instances[0].item == nil {
+            outputs = results.first?.outputs ?? [:]
+        } else {
+            outputs = ["results": .list(results.map { result in
+                var entry: [String: Value] = ["status": .string(result.status.rawValue), "outputs": .map(result.outputs)]
+                if let item = result.item { entry["item"] = item }
+                if let host = result.host { entry["host"] = .string(host) }
+                return .map(entry)
+            })]
+        }
+        if let id = step.id {
+            try? await state.runtime.set(["steps", id], .map(["status": .string(status.rawValue), "outputs": .map(outputs)]))
+        }
+        if status.isFailure && !step.continueOnError { await markFailed(state) }
+        return status
+    }
+
+    struct Instance: Sendable {
+        var item: Value?
+        var host: String?
+    }
+
+    struct InstanceResult: Sendable {
+        var status: StepStatus
+        var outputs: [String: Value]
+        var item: Value?
+        var host: String?
+    }
+
+    /// The items × hosts a step runs for.
+    private func expand(_ step: Step, state: RunState) async -> ([Instance], String?) {
+        var items: [Value?] = [nil]
+        var hosts: [String?] = [nil]
+        do {
+            if let forEach = step.forEach {
+                let value = try await resolve(forEach, locals: [:], state: state)
+                guard let list = value.listValue else {
+                    return ([], "for_each must give a list, not \(value.typeName)")
+                }
+                items = list
+            }
+            if let on = step.on {
+                let value = try await resolve(on, locals: [:], state: state)
+                let names = value.listValue?.map(\.interpolated) ?? [value.interpolated]
+                var resolved: [String] = []
+                for name in names {
+                    if name == "local" { resolved.append(name); continue }
+                    guard let members = state.pipeline.inventory.resolve(name) else {
+                        return ([], "unknown host '\(name)'\(Suggestion.hint(for: name, in: state.pipeline.inventory.names))")
+                    }
+                    for m in members where !resolved.contains(m) { resolved.append(m) }
+                }
+                hosts = resolved
+            }
+        } catch {
+            return ([], describe(error))
+        }
+        return (items.flatMap { item in hosts.map { Instance(item: item, host: $0) } }, nil)
+    }
+
+    private func finishFailed(_ step: Step, ref: StepRef, message: String, state: RunState) async -> StepStatus {
+        state.emitter.emit(step: ref, .stepStarted)
+        state.emitter.emit(step: ref, .stepFinished(status: .failed, duration: .zero, attempts: 0, exitCode: nil, outputs: [:], error: message))
+        state.count(.failed)
+        if let id = step.id {
+            try? await state.runtime.set(["steps", id], .map(["status": "failed", "outputs": .map([:])]))
+        }
+        if !step.continueOnError { await markFailed(state) }
+        return .failed
+    }
+
+    /// Later `if: success()` sees the failure; steps without `if` are skipped.
+    private func markFailed(_ state: RunState) async {
+        guard !state.failed else { return }
+        state.markFailed()
+        try? await state.runtime.set(["run", "status"], "failure")
+    }
+
+    private func aggregate(_ statuses: [StepStatus]) -> StepStatus {
+        if statuses.contains(.timedOut) { return .timedOut }
+        if statuses.contains(.failed) { return .failed }
+        if statuses.contains(.cancelled) { return .cancelled }
+        if statuses.isEmpty || statuses.allSatisfy({ $0 == .skipped }) { return .skipped }
+        return statuses.contains(.changed) ? .changed : .ok
+    }
+
+    /// One step on one host for one item: condition, attempts, timeout.
+    private func runInstance(_ step: Step, instance: Instance, phase: String?, state: RunState) async -> InstanceResult {
+        let ref = StepRef(name: step.displayName, id: step.id, host: instance.host, item: instance.item.map(\.interpolated),
+                          location: step.location, phase: phase)
+        var locals: [String: Value] = [:]
+        if let item = instance.item { locals["item"] = item }
+        if let host = instance.host {
+            let info = state.pipeline.inventory.hosts[host]
+            locals["host"] = .map(["name": .string(host), "address": .string(info?.address ?? host),
+                                   "labels": .map((info?.labels ?? [:]).mapValues(Value.string))])
+        }
+        func done(_ status: StepStatus, _ outputs: [String: Value] = [:]) -> InstanceResult {
+            InstanceResult(status: status, outputs: outputs, item: instance.item, host: instance.host)
+        }
+
+        // Condition: default success() in main steps, always() in on_failure and finally.
+        if let condition = step.condition {
+            do {
+                let value = try await state.runtime.evaluate(condition, locals: locals)
+                if !value.isTruthy {
+                    state.emitter.emit(step: ref, .stepFinished(status: .skipped, duration: .zero, attempts: 0, exitCode: nil, outputs: [:], error: nil))
+                    state.count(.skipped)
+                    return done(.skipped)
+                }
+            } catch {
+                state.emitter.emit(step: ref, .stepStarted)
+                let message = "condition: \(describe(error))"
+                state.emitter.emit(step: ref, .stepFinished(status: .failed, duration: .zero, attempts: 0, exitCode: nil, outputs: [:], error: message))
+                state.count(.failed)
+                return done(.failed)
+            }
+        } else if phase == nil && state.failed {
+            state.emitter.emit(step: ref, .stepFinished(status: .skipped, duration: .zero, attempts: 0, exitCode: nil, outputs: [:], error: nil))
+            state.count(.skipped)
+            return done(.skipped)
+        }
+
+        if case .parallel(let children) = step.body {
+            return await runParallel(step, children: children, ref: ref, phase: phase, state: state, done: done)
+        }
+
+        state.emitter.emit(step: ref, .stepStarted)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let timeout = step.timeout ?? defaultStepTimeout
+        var attempt = 0
+        var last = AttemptResult(status: .failed)
+        repeat {
+            attempt += 1
+            if attempt > 1 {
+                let delay = step.retry.delay(beforeAttempt: attempt)
+                state.emitter.emit(step: ref, .log(.warn, "attempt \(attempt - 1) of \(step.retry.attempts) failed; retrying in \(DurationParser.format(delay))"))
+                if (try? await Task.sleep(for: delay)) == nil { last.status = .cancelled; break }
+            }
+            let (attemptRef, attemptLocals) = (ref, locals)
+            last = await withTimeout(timeout) {
+                await self.runBody(step, ref: attemptRef, locals: attemptLocals, instance: instance, state: state)
+            }
+            if last.status == .timedOut {
+                last.error = "timed out after \(DurationParser.format(timeout))" + (last.error.map { "; \($0)" } ?? "")
+            }
+        } while last.status.isFailure && attempt < step.retry.attempts && !Task.isCancelled
+        if Task.isCancelled && last.status.isFailure { last.status = .cancelled }
+
+        state.emitter.emit(step: ref, .stepFinished(status: last.status, duration: clock.now - start, attempts: attempt,
+                                                    exitCode: last.exitCode, outputs: last.outputs, error: last.error))
+        state.count(last.status)
+        return done(last.status, last.outputs)
+    }
+
+    private func runParallel(_ step: Step, children: [Step], ref: StepRef, phase: String?, state: RunState,
+                             done: (StepStatus, [String: Value]) -> InstanceResult) async -> InstanceResult {
+        let statuses = await withTaskGroup(of: StepStatus.self) { group in
+            for child in children {
+                group.addTask { await self.execute(child, phase: phase, state: state) }
+            }
+            var out: [StepStatus] = []
+            for await s in group { out.append(s) }
+            return out
+        }
+        var failed = statuses.filter(\.isFailure)
+        if failed.isEmpty, statuses.contains(.cancelled) { failed = [.cancelled] }
+        let status: StepStatus = failed.first ?? aggregate(statuses)
+        return done(status, [:])
+    }
+
+    struct AttemptResult: Sendable {
+        var status: StepStatus
+        var outputs: [String: Value] = [:]
+        var exitCode: Int32?
+        var error: String?
+    }
+
+    /// Runs `body` with a time limit; on expiry the body's task is cancelled (killing its processes).
+    private func withTimeout(_ limit: Duration, _ body: @escaping @Sendable () async -> AttemptResult) async -> AttemptResult {
+        let expired = Flag()
+        let task = Task { await body() }
+        let timer = Task {
+            guard (try? await Task.sleep(for: limit)) != nil else { return }
+            expired.set()
+            task.cancel()
+        }
+        var result = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+        timer.cancel()
+        if expired.isSet {
+            result.status = .timedOut
+            if result.error == "cancelled" { result.error = nil }
+        }
+        return result
+    }
+
+    /// The step's own work, once.
+    private func runBody(_ step: Step, ref: StepRef, locals: [String: Value], instance: Instance, state: RunState) async -> AttemptResult {
+        do {
+            var locals = locals
+            let environment = try await stepEnvironment(step, locals: locals, state: state)
+            locals["env"] = .map(environment.mapValues(Value.string))
+            let cwd = try await step.cwd.asyncMap { try await self.render($0, locals: locals, state: state, shell: false) }
+            let target = try await target(named: instance.host ?? "local", run: state)
+            let context = makeContext(target: target, step: ref, environment: environment, workingDirectory: cwd, state: state)
+            switch step.body {
+            case .run(let template):
+                let script = try await render(template, locals: locals, state: state, shell: true)
+                let result = try await context.run(.shell(script))
+                var outputs: [String: Value] = ["stdout": .string(result.stdout), "stderr": .string(result.stderr)]
+                outputs["exit_code"] = result.exitCode.map { .int(Int($0)) } ?? .null
+                if result.exitCode == 0 { return AttemptResult(status: .ok, outputs: outputs, exitCode: 0) }
+                let how = result.signal.map { "killed by signal \($0)" } ?? "exit code \(result.exitCode ?? -1)"
+                let tail = result.stderr.split(separator: "\n").suffix(5).joined(separator: "\n")
+                return AttemptResult(status: .failed, outputs: outputs, exitCode: result.exitCode,
+                                     error: tail.isEmpty ? how : "\(how): \(tail)")
+            case .uses(let name, let with, _):
+                guard let plugin = plugins[name] else { return AttemptResult(status: .failed, error: "unknown plugin '\(name)'") }
+                var values: [String: Value] = [:]
+                for (key, value) in with { values[key] = try await resolve(value, locals: locals, state: state) }
+                for spec in plugin.parameters where spec.secret {
+                    if let v = values[spec.name] { state.emitter.masker.add(v.interpolated) }
+                }
+                let result = try await plugin.run(try plugins.bind(values, for: plugin), context: context)
+                return AttemptResult(status: result.changed ? .changed : .ok, outputs: result.outputs)
+            case .lua(let code, let location):
+                let result = try await state.runtime.runStep(code: code, at: location, locals: locals, context: context)
+                return AttemptResult(status: result.changed ? .changed : .ok, outputs: result.outputs)
+            case .parallel:
+                return AttemptResult(status: .ok)
+            }
+        } catch is CancellationError {
+            return AttemptResult(status: .cancelled, error: "cancelled")
+        } catch let failure as StepFailure {
+            return AttemptResult(status: Task.isCancelled ? .cancelled : .failed, outputs: failure.outputs, error: failure.message)
+        } catch {
+            return AttemptResult(status: Task.isCancelled ? .cancelled : .failed, error: describe(error))
+        }
+    }
+
+    private func stepEnvironment(_ step: Step, locals: [String: Value], state: RunState) async throws -> [String: String] {
+        var env: [String: String] = ["RUNNER_RUN_ID": state.runID, "RUNNER_PIPELINE": state.pipeline.name]
+        for (name, value) in state.pipeline.env { env[name] = try await resolve(value, locals: locals, state: state).interpolated }
+        for (name, value) in step.env { env[name] = try await resolve(value, locals: locals, state: state).interpolated }
+        return env
+    }
+
+    // MARK: - Templates
+
+    /// Renders a template to a string. With `shell`, every substituted value is quoted for where it
+    /// stands in the command (see `ShellContext`) unless written as `raw(...)`.
+    func render(_ template: Template, locals: [String: Value], state: RunState, shell: Bool) async throws -> String {
+        var out = ""
+        var context = ShellContext()
+        for part in template.parts {
+            switch part {
+            case .text(let text):
+                out += text
+                context.consume(text)
+            case .expression(let expression):
+                if shell, let inner = expression.rawInner {
+                    out += try await state.runtime.evaluate(inner, locals: locals).interpolated
+                } else {
+                    let value = try await state.runtime.evaluate(expression, locals: locals).interpolated
+                    out += shell ? context.quote(value) : value
+                }
+            }
+        }
+        return out
+    }
+
+    /// Resolves a value tree; a string that is one whole `${{ }}` keeps the Lua value's type.
+    func resolve(_ value: TemplateValue, locals: [String: Value], state: RunState) async throws -> Value {
+        switch value {
+        case .literal(let v, _): return v
+        case .template(let t):
+            if let whole = t.wholeExpression { return try await state.runtime.evaluate(whole, locals: locals) }
+            return .string(try await render(t, locals: locals, state: state, shell: false))
+        case .list(let items, _):
+            var out: [Value] = []
+            for item in items { out.append(try await resolve(item, locals: locals, state: state)) }
+            return .list(out)
+        case .map(let entries, _):
+            var out: [String: Value] = [:]
+            for (k, v) in entries { out[k] = try await resolve(v, locals: locals, state: state) }
+            return .map(out)
+        }
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        switch self {
+        case .some(let w): try await transform(w)
+        case .none: nil
+        }
+    }
+}
+
+/// Runs `work` for every element with at most `limit` at once; results in input order.
+func withBoundedConcurrency<T: Sendable, R: Sendable>(_ elements: [T], limit: Int, _ work: @escaping @Sendable (T) async -> R) async -> [R] {
+    if elements.count == 1 { return [await work(elements[0])] }
+    return await withTaskGroup(of: (Int, R).self) { group in
+        var results = [R?](repeating: nil, count: elements.count)
+        var next = 0
+        while next < min(limit, elements.count) {
+            let i = next
+            group.addTask { (i, await work(elements[i])) }
+            next += 1
+        }
+        for await (i, r) in group {
+            results[i] = r
+            if next < elements.count {
+                let j = next
+                group.addTask { (j, await work(elements[j])) }
+                next += 1
+            }
+        }
+        return results.map { $0! }
+    }
+}

@@ -1,0 +1,235 @@
+import Foundation
+
+/// Runs pipelines: ordering, conditions, retries, timeouts, locks, cancellation, events.
+///
+/// ```swift
+/// let engine = Engine(plugins: registry, scripting: LuaScripting(), stateDirectory: dir)
+/// let outcome = await engine.run(pipeline, params: ["app": "phone"], sinks: [console])
+/// exit(outcome.exitCode)
+/// ```
+public final class Engine: Sendable {
+    public let plugins: PluginRegistry
+    public let scripting: any Scripting
+    public let targets: any TargetProvider
+    /// Where lock files live (`<state dir>/locks`).
+    public let lockDirectory: String
+    /// The time limit of a step that sets none, so nothing can hang forever.
+    public let defaultStepTimeout: Duration
+
+    public init(plugins: PluginRegistry, scripting: any Scripting, targets: any TargetProvider = LocalTargets(),
+                lockDirectory: String, defaultStepTimeout: Duration = .seconds(30 * 60)) {
+        self.plugins = plugins
+        self.scripting = scripting
+        self.targets = targets
+        self.lockDirectory = lockDirectory
+        self.defaultStepTimeout = defaultStepTimeout
+    }
+
+    public struct Options: Sendable {
+        public var runID: String
+        public var trigger: String
+        /// Fail at once instead of waiting when the `concurrency:` lock is held.
+        public var noWait: Bool
+        /// Extra read-only values for expressions (e.g. `payload` for webhook runs).
+        public var context: [String: Value]
+
+        public init(runID: String, trigger: String = "cli", noWait: Bool = false, context: [String: Value] = [:]) {
+            self.runID = runID
+            self.trigger = trigger
+            self.noWait = noWait
+            self.context = context
+        }
+    }
+
+    public struct Outcome: Sendable {
+        public var runID: String
+        public var status: RunStatus
+        public var counts: StepCounts
+        public var error: String?
+        public var duration: Duration
+
+        /// 0 success, 1 failed, 130 cancelled.
+        public var exitCode: Int32 {
+            switch status {
+            case .succeeded: 0
+            case .cancelled: 130
+            case .failed, .running: 1
+            }
+        }
+    }
+
+    /// Runs a loaded pipeline with params already resolved by `ParamResolver`.
+    /// Cancelling the calling task cancels running steps, then runs `finally` and returns `.cancelled`.
+    public func run(_ pipeline: Pipeline, params: [String: Value], options: Options, sinks: [any EventSink]) async -> Outcome {
+        let masker = SecretMasker()
+        for spec in pipeline.params where spec.secret {
+            if let v = params[spec.name] { masker.add(v.interpolated) }
+        }
+        let emitter = EventEmitter(runID: options.runID, masker: masker, sinks: sinks)
+        defer { emitter.finish() }
+        let outcome = await execute(pipeline, params: params, options: options, emitter: emitter, depth: 0, heldLocks: [])
+        await targets.shutdown()
+        return outcome
+    }
+
+    func execute(_ pipeline: Pipeline, params: [String: Value], options: Options, emitter: EventEmitter,
+                 depth: Int, heldLocks: Set<String>) async -> Outcome {
+        let clock = ContinuousClock()
+        let start = clock.now
+        if depth == 0 {
+            emitter.emit(.runStarted(pipeline: pipeline.name, file: pipeline.file, params: params, trigger: options.trigger))
+        }
+        func finish(_ status: RunStatus, _ error: String?, counts: StepCounts = StepCounts()) -> Outcome {
+            let duration = clock.now - start
+            if depth == 0 {
+                emitter.emit(.runFinished(status: status, duration: duration, counts: counts, error: error))
+            }
+            return Outcome(runID: options.runID, status: status, counts: counts, error: error.map(emitter.masker.mask), duration: duration)
+        }
+
+        let runtime: any ScriptRuntime
+        do {
+            runtime = try scripting.makeRuntime(masker: emitter.masker)
+            try await runtime.set(["params"], .map(params))
+            try await runtime.set(["run"], .map(["id": .string(options.runID), "pipeline": .string(pipeline.name),
+                                                 "trigger": .string(options.trigger), "status": "success"]))
+            try await runtime.set(["steps"], .map([:]))
+            try await runtime.set(["vars"], .map([:]))
+            try await runtime.set(["secrets"], .map([:]))
+            for (key, value) in options.context { try await runtime.set([key], value) }
+        } catch {
+            return finish(.failed, "cannot start the expression engine: \(error)")
+        }
+        var held = heldLocks
+        var state = RunState(runID: options.runID, pipeline: pipeline, runtime: runtime, emitter: emitter, depth: depth, heldLocks: held)
+
+        // Secrets, vars and the lock come before any step: a failure here runs nothing (not even finally).
+        var lock: RunLock?
+        do {
+            try await loadSecrets(pipeline, state: state)
+            var env: [String: Value] = [:]
+            for (name, value) in pipeline.env.sorted(by: { $0.key < $1.key }) {
+                env[name] = .string(try await resolve(value, locals: [:], state: state).interpolated)
+            }
+            try await runtime.set(["env"], .map(env))
+            for (name, value) in pipeline.vars {
+                try await runtime.set(["vars", name], try await resolve(value, locals: [:], state: state))
+            }
+            if let template = pipeline.concurrency {
+                let key = try await render(template, locals: [:], state: state, shell: false)
+                if !held.contains(key) {
+                    let holder = "run \(options.runID) of \(pipeline.name) (pid \(getpid()), since \(ISO8601DateFormatter().string(from: Date())))"
+                    lock = try await RunLock.acquire(key: key, directory: lockDirectory, holder: holder, wait: !options.noWait) { current in
+                        emitter.emit(.lockWaiting(key: key, holder: current))
+                    }
+                    held.insert(key)
+                    state = RunState(runID: options.runID, pipeline: pipeline, runtime: runtime, emitter: emitter, depth: depth, heldLocks: held)
+                }
+            }
+        } catch is CancellationError {
+            return finish(.cancelled, "cancelled before the first step")
+        } catch {
+            return finish(.failed, describe(error))
+        }
+        defer { lock?.release() }
+
+        // Main steps, cancellable by the caller and by the pipeline timeout.
+        let runState = state
+        let timedOut = Flag()
+        let main = Task { await self.runSequence(pipeline.steps, phase: nil, state: runState) }
+        let watchdog: Task<Void, Never>? = pipeline.timeout.map { limit in
+            Task {
+                guard (try? await Task.sleep(for: limit)) != nil else { return }
+                timedOut.set()
+                main.cancel()
+            }
+        }
+        await withTaskCancellationHandler { await main.value } onCancel: { main.cancel() }
+        watchdog?.cancel()
+        let wasTimedOut = timedOut.isSet
+        let cancelled = main.isCancelled && !wasTimedOut
+        var error: String?
+        if wasTimedOut {
+            runState.markFailed()
+            error = "pipeline timed out after \(DurationParser.format(pipeline.timeout ?? .zero))"
+            emitter.emit(.log(.error, error!))
+        }
+        let failedBeforeCleanup = runState.failed
+
+        // on_failure and finally run in fresh tasks: a cancelled run still cleans up.
+        if failedBeforeCleanup && !cancelled && !pipeline.onFailure.isEmpty {
+            try? await runtime.set(["run", "status"], "failure")
+            await Task { await self.runSequence(pipeline.onFailure, phase: "on_failure", state: runState) }.value
+        }
+        if !pipeline.finally.isEmpty {
+            try? await runtime.set(["run", "status"], .string(cancelled ? "cancelled" : runState.failed ? "failure" : "success"))
+            await Task { await self.runSequence(pipeline.finally, phase: "finally", state: runState) }.value
+        }
+
+        let status: RunStatus = cancelled ? .cancelled : (failedBeforeCleanup || runState.failed) ? .failed : .succeeded
+        if status == .failed, error == nil { error = "a step failed" }
+        if status == .cancelled { error = "cancelled" }
+        return finish(status, error, counts: runState.counts)
+    }
+
+    private func loadSecrets(_ pipeline: Pipeline, state: RunState) async throws {
+        var loaded: [String: Value] = [:]
+        for source in pipeline.secrets {
+            switch source {
+            case .environment(let variable, let name, let location):
+                guard let value = ProcessInfo.processInfo.environment[variable] else {
+                    throw Diagnostic("secret '\(name)': environment variable \(variable) is not set", at: location)
+                }
+                state.emitter.masker.add(value)
+                loaded[name] = .string(value)
+            case .sops(let path, let location):
+                guard let plugin = plugins["sops"] else {
+                    throw Diagnostic("secrets from '\(path)' need the sops plugin, which this build does not include", at: location)
+                }
+                let full = path.hasPrefix("/") ? path : pipeline.directory + "/" + path
+                let context = makeContext(target: LocalTarget(), step: StepRef(name: "secrets", location: location),
+                                          environment: [:], workingDirectory: nil, state: state)
+                let result = try await plugin.run(try plugins.bind(["load": .string(full)], for: plugin), context: context)
+                for (name, value) in result.outputs {
+                    state.emitter.masker.add(value.interpolated)
+                    loaded[name] = value
+                }
+            }
+        }
+        try await state.runtime.set(["secrets"], .map(loaded))
+    }
+
+    func makeContext(target: any Target, step: StepRef, environment: [String: String], workingDirectory: String?,
+                     state: RunState) -> StepContext {
+        StepContext(target: target, step: step, runID: state.runID, environment: environment,
+                    workingDirectory: workingDirectory, pipelineDirectory: state.pipeline.directory,
+                    emitter: state.emitter, engine: self, run: state)
+    }
+
+    /// A target by inventory name (`local` is this machine), created once per run.
+    func target(named name: String, run state: RunState) async throws -> any Target {
+        if name == "local" { return LocalTarget() }
+        if let cached = state.cachedTarget(name) { return cached }
+        guard let host = state.pipeline.inventory.hosts[name] else {
+            throw StepFailure("unknown host '\(name)'\(Suggestion.hint(for: name, in: state.pipeline.inventory.hosts.keys))")
+        }
+        let target = try await targets.target(for: host)
+        state.cache(target, as: name)
+        return target
+    }
+
+    func describe(_ error: any Error) -> String {
+        switch error {
+        case let e as StepFailure: e.message
+        case let e as ScriptError: e.description
+        case let e as Diagnostic: e.description
+        case let e as InvalidInput: e.description
+        case let e as TargetError: e.description
+        case let e as RunLock.Failure: e.description
+        case is CancellationError: "cancelled"
+        default: String(describing: error)
+        }
+    }
+}
+
+import Synchronization

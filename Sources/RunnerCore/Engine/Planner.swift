@@ -1,0 +1,127 @@
+/// `runner plan` and `--dry-run`: the resolved params, vars, steps and hosts, without running anything.
+/// Expressions that need step outputs are shown as written.
+public struct Planner: Sendable {
+    public let engine: Engine
+    public let pipeline: Pipeline
+    public let params: [String: Value]
+
+    public init(engine: Engine, pipeline: Pipeline, params: [String: Value]) {
+        self.engine = engine
+        self.pipeline = pipeline
+        self.params = params
+    }
+
+    public struct PlannedStep: Sendable {
+        public var depth: Int
+        public var phase: String?
+        public var name: String
+        public var kind: String
+        public var detail: String
+        public var hosts: [String]
+        public var condition: String?
+    }
+
+    public struct Plan: Sendable {
+        public var pipeline: String
+        public var file: String
+        public var params: [String: Value]
+        public var vars: [(String, String)]
+        public var steps: [PlannedStep]
+
+        public func text() -> String {
+            var out = "pipeline \(pipeline) (\(file))\n"
+            if !params.isEmpty {
+                out += "params:\n" + params.keys.sorted().map { "  \($0) = \(params[$0]!.interpolated)\n" }.joined()
+            }
+            if !vars.isEmpty {
+                out += "vars:\n" + vars.map { "  \($0.0) = \($0.1)\n" }.joined()
+            }
+            out += "steps:\n"
+            var lastPhase: String?
+            for step in steps {
+                if step.phase != lastPhase, let phase = step.phase { out += "\(phase):\n" }
+                lastPhase = step.phase
+                let indent = String(repeating: "  ", count: step.depth + 1)
+                let hosts = step.hosts.isEmpty ? "local" : step.hosts.joined(separator: ", ")
+                out += "\(indent)- \(step.name)  [\(step.kind) on \(hosts)]"
+                if let c = step.condition { out += "  if: \(c)" }
+                out += "\n"
+                if !step.detail.isEmpty {
+                    for line in step.detail.split(separator: "\n") { out += "\(indent)    \(line)\n" }
+                }
+            }
+            return out
+        }
+    }
+
+    public func plan() async -> Plan {
+        let masker = SecretMasker()
+        for spec in pipeline.params where spec.secret { if let v = params[spec.name] { masker.add(v.interpolated) } }
+        var vars: [(String, String)] = []
+        var state: RunState?
+        if let runtime = try? engine.scripting.makeRuntime(masker: masker) {
+            try? await runtime.set(["params"], .map(params))
+            try? await runtime.set(["run"], .map(["id": "plan", "pipeline": .string(pipeline.name), "trigger": "plan", "status": "success"]))
+            try? await runtime.set(["steps"], .map([:]))
+            try? await runtime.set(["secrets"], .map([:]))
+            try? await runtime.set(["env"], .map([:]))
+            try? await runtime.set(["vars"], .map([:]))
+            let emitter = EventEmitter(runID: "plan", masker: masker, sinks: [])
+            let s = RunState(runID: "plan", pipeline: pipeline, runtime: runtime, emitter: emitter, depth: 0, heldLocks: [])
+            for (name, value) in pipeline.vars {
+                if let v = try? await engine.resolve(value, locals: [:], state: s) {
+                    try? await runtime.set(["vars", name], v)
+                    vars.append((name, masker.mask(v.interpolated)))
+                } else {
+                    vars.append((name, "(needs run-time values)"))
+                }
+            }
+            state = s
+        }
+        var steps: [PlannedStep] = []
+        func walk(_ list: [Step], depth: Int, phase: String?) async {
+            for step in list {
+                var planned = PlannedStep(depth: depth, phase: phase, name: step.displayName, kind: "", detail: "",
+                                          hosts: [], condition: step.condition?.source)
+                if let on = step.on {
+                    if let state, let v = try? await engine.resolve(on, locals: [:], state: state) {
+                        let names = v.listValue?.map(\.interpolated) ?? [v.interpolated]
+                        planned.hosts = names.flatMap { pipeline.inventory.resolve($0) ?? [$0] }
+                    } else {
+                        planned.hosts = ["(decided at run time)"]
+                    }
+                }
+                switch step.body {
+                case .run(let t):
+                    planned.kind = "run"
+                    if let state, let text = try? await engine.render(t, locals: [:], state: state, shell: true) {
+                        planned.detail = masker.mask(text)
+                    } else {
+                        planned.detail = t.parts.map { part in
+                            switch part {
+                            case .text(let s): s
+                            case .expression(let e): "${{ \(e.source) }}"
+                            }
+                        }.joined()
+                    }
+                case .uses(let plugin, let with, _):
+                    planned.kind = "uses \(plugin)"
+                    planned.detail = with.keys.sorted().map { key in
+                        let shown: String
+                        if let literal = with[key]!.literalValue { shown = masker.mask(literal.interpolated) } else { shown = "(expression)" }
+                        return "\(key): \(shown)"
+                    }.joined(separator: "\n")
+                case .lua: planned.kind = "lua"
+                case .parallel: planned.kind = "parallel"
+                }
+                if step.forEach != nil { planned.kind += ", for each item" }
+                steps.append(planned)
+                await walk(step.children, depth: depth + 1, phase: phase)
+            }
+        }
+        await walk(pipeline.steps, depth: 0, phase: nil)
+        await walk(pipeline.onFailure, depth: 0, phase: "on_failure")
+        await walk(pipeline.finally, depth: 0, phase: "finally")
+        return Plan(pipeline: pipeline.name, file: pipeline.file, params: masker.mask(params), vars: vars, steps: steps)
+    }
+}

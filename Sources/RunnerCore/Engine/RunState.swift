@@ -1,0 +1,38 @@
+import Synchronization
+
+/// The mutable state of one run, shared by its steps (parallel ones included).
+final class RunState: Sendable {
+    let runID: String
+    let pipeline: Pipeline
+    let runtime: any ScriptRuntime
+    let emitter: EventEmitter
+    /// Nesting depth for `uses: pipeline`.
+    let depth: Int
+    /// Lock keys held by this run and its ancestors (a nested pipeline may re-enter them).
+    let heldLocks: Set<String>
+
+    private struct Mutable {
+        var failed = false
+        var counts = StepCounts()
+        var targets: [String: any Target] = [:]
+    }
+    private let state = Mutex(Mutable())
+
+    init(runID: String, pipeline: Pipeline, runtime: any ScriptRuntime, emitter: EventEmitter, depth: Int, heldLocks: Set<String>) {
+        self.runID = runID
+        self.pipeline = pipeline
+        self.runtime = runtime
+        self.emitter = emitter
+        self.depth = depth
+        self.heldLocks = heldLocks
+    }
+
+    var failed: Bool { state.withLock { $0.failed } }
+    func markFailed() { state.withLock { $0.failed = true } }
+
+    var counts: StepCounts { state.withLock { $0.counts } }
+    func count(_ status: StepStatus) { state.withLock { $0.counts.add(status) } }
+
+    func cachedTarget(_ name: String) -> (any Target)? { state.withLock { $0.targets[name] } }
+    func cache(_ target: any Target, as name: String) { state.withLock { $0.targets[name] = target } }
+}

@@ -1,0 +1,22 @@
+/// Gives the target for a host named in `on:`.
+public protocol TargetProvider: Sendable {
+    func target(for host: Inventory.Host) async throws -> any Target
+    /// Called once when a run ends: close connections.
+    func shutdown() async
+}
+
+extension TargetProvider {
+    public func shutdown() async {}
+}
+
+/// Runs everything on this machine; hosts with `connection: local` are this machine too.
+public struct LocalTargets: TargetProvider {
+    public init() {}
+
+    public func target(for host: Inventory.Host) async throws -> any Target {
+        guard host.isLocal else {
+            throw TargetError(target: host.name, "remote hosts need the SSH target, which this build does not include; use 'connection: local' to run this host's steps here")
+        }
+        return LocalTarget(name: host.name)
+    }
+}

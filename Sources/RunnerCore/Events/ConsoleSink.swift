@@ -1,0 +1,207 @@
+import Foundation
+import Synchronization
+
+/// Human output: each step's name, host, status and duration; output lines as they come;
+/// a live elapsed time for long steps on a terminal; a summary table at the end.
+public final class ConsoleSink: EventSink {
+    public struct Style: Sendable {
+        public var color: Bool
+        /// Redraw a status line with the elapsed time of running steps (terminals only).
+        public var live: Bool
+        /// Show step output lines (not just status lines).
+        public var showOutput: Bool
+
+        public init(color: Bool, live: Bool, showOutput: Bool = true) {
+            self.color = color
+            self.live = live
+            self.showOutput = showOutput
+        }
+
+        /// Colours and live status on a terminal, unless `NO_COLOR` is set.
+        public static func detect(_ out: FileOutput, environment: [String: String]) -> Style {
+            let tty = out.isTerminal && environment["TERM"] != "dumb"
+            return Style(color: tty && environment["NO_COLOR"] == nil, live: tty)
+        }
+    }
+
+    private struct Row {
+        var ref: StepRef
+        var status: StepStatus
+        var duration: Duration
+    }
+
+    private struct State {
+        var running: [StepKey: (ref: StepRef, started: ContinuousClock.Instant)] = [:]
+        var rows: [Row] = []
+        var statusLineShown = false
+        var ticker: Task<Void, Never>?
+    }
+
+    private struct StepKey: Hashable {
+        var name: String
+        var host: String?
+        var item: String?
+    }
+
+    private let out: FileOutput
+    private let style: Style
+    private let state = Mutex(State())
+
+    public init(out: FileOutput = .stdout, style: Style) {
+        self.out = out
+        self.style = style
+    }
+
+    private func paint(_ text: String, _ code: String) -> String {
+        style.color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+    }
+
+    private func symbol(_ status: StepStatus) -> String {
+        switch status {
+        case .ok: paint("✓", "32")
+        case .changed: paint("●", "33")
+        case .skipped: paint("-", "90")
+        case .failed, .timedOut: paint("✗", "31")
+        case .cancelled: paint("⊘", "35")
+        }
+    }
+
+    private func where_(_ ref: StepRef) -> String {
+        ref.host.map { paint(" @\($0)", "36") } ?? ""
+    }
+
+    public func handle(_ event: Event) {
+        state.withLock { s in
+            var lines: [String] = []
+            switch event.kind {
+            case .runStarted(let pipeline, _, let params, _):
+                let shown = params.keys.sorted().map { "\($0)=\(params[$0]!.interpolated)" }.joined(separator: " ")
+                lines.append(paint("▶ \(pipeline)", "1") + paint("  run \(event.runID)", "90") + (shown.isEmpty ? "" : "  \(shown)"))
+            case .stepStarted:
+                guard let ref = event.step else { break }
+                s.running[StepKey(name: ref.name, host: ref.host, item: ref.item)] = (ref, ContinuousClock.now)
+                let phase = ref.phase.map { paint("[\($0)] ", "90") } ?? ""
+                lines.append("  \(paint("▸", "34")) \(phase)\(ref.label)\(where_(ref))")
+                startTicker(&s)
+            case .output(let line):
+                guard style.showOutput else { break }
+                let prefix = s.running.count > 1 || event.step?.host != nil
+                    ? paint("\(event.step?.host ?? event.step?.label ?? ""): ", "90") : ""
+                let text = line.stream == .stderr ? paint(line.text, "33") : line.text
+                lines.append("    \(paint("│", "90")) \(prefix)\(text)")
+            case .log(let level, let text):
+                let tag = switch level {
+                case .debug: paint("debug", "90")
+                case .info: paint("info", "34")
+                case .warn: paint("warn", "33")
+                case .error: paint("error", "31")
+                }
+                lines.append("    \(tag) \(text)")
+            case .stepFinished(let status, let duration, let attempts, _, _, let error):
+                guard let ref = event.step else { break }
+                s.running[StepKey(name: ref.name, host: ref.host, item: ref.item)] = nil
+                s.rows.append(Row(ref: ref, status: status, duration: duration))
+                let tries = attempts > 1 ? paint(" (\(attempts) attempts)", "90") : ""
+                let phase = ref.phase.map { paint("[\($0)] ", "90") } ?? ""
+                lines.append("  \(symbol(status)) \(phase)\(ref.label)\(where_(ref))  \(paint(status == .skipped ? "skipped" : DurationParser.format(duration), "90"))\(tries)")
+                if let error {
+                    for line in error.split(separator: "\n", omittingEmptySubsequences: false) {
+                        lines.append("      \(paint(String(line), "31"))")
+                    }
+                }
+            case .runFinished(let status, let duration, let counts, let error):
+                s.ticker?.cancel()
+                s.ticker = nil
+                lines += summary(s.rows, status: status, duration: duration, counts: counts, error: error)
+            case .lockWaiting(let key, let holder):
+                lines.append("  \(paint("…", "33")) waiting for lock '\(key)' held by \(holder)")
+            }
+            guard !lines.isEmpty else { return }
+            var text = clearStatus(&s)
+            text += lines.joined(separator: "\n") + "\n"
+            text += drawStatus(&s)
+            out.write(text)
+        }
+    }
+
+    private func summary(_ rows: [Row], status: RunStatus, duration: Duration, counts: StepCounts, error: String?) -> [String] {
+        var lines = [""]
+        if !rows.isEmpty {
+            let nameWidth = min(48, max(4, rows.map { $0.ref.label.count + ($0.ref.phase.map { $0.count + 3 } ?? 0) }.max() ?? 4))
+            let hostWidth = max(4, rows.map { $0.ref.host?.count ?? 5 }.max() ?? 4)
+            func pad(_ s: String, _ n: Int) -> String { s.count >= n ? String(s.prefix(n)) : s + String(repeating: " ", count: n - s.count) }
+            lines.append(paint("  " + pad("STEP", nameWidth) + "  " + pad("HOST", hostWidth) + "  " + pad("STATUS", 9) + "  DURATION", "1"))
+            for row in rows {
+                let name = (row.ref.phase.map { "[\($0)] " } ?? "") + row.ref.label
+                let st = pad(row.status.rawValue, 9)
+                let colored = switch row.status {
+                case .ok: paint(st, "32")
+                case .changed: paint(st, "33")
+                case .skipped: paint(st, "90")
+                case .failed, .timedOut: paint(st, "31")
+                case .cancelled: paint(st, "35")
+                }
+                lines.append("  " + pad(name, nameWidth) + "  " + pad(row.ref.host ?? "local", hostWidth) + "  " + colored + "  "
+                             + (row.status == .skipped ? "-" : DurationParser.format(row.duration)))
+            }
+        }
+        let verdict = switch status {
+        case .succeeded: paint("succeeded", "32;1")
+        case .failed: paint("failed", "31;1")
+        case .cancelled: paint("cancelled", "35;1")
+        case .running: "running"
+        }
+        var countsLine = "\(counts.ok) ok, \(counts.changed) changed, \(counts.skipped) skipped, \(counts.failed) failed"
+        if counts.cancelled > 0 { countsLine += ", \(counts.cancelled) cancelled" }
+        lines.append("")
+        lines.append("\(verdict) in \(DurationParser.format(duration)): \(countsLine)")
+        if let error, status != .succeeded { lines.append(paint(error, "31")) }
+        return lines
+    }
+
+    // MARK: - Live status line
+
+    private func startTicker(_ s: inout State) {
+        guard style.live, s.ticker == nil else { return }
+        s.ticker = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                self?.tick()
+            }
+        }
+    }
+
+    private func tick() {
+        state.withLock { s in
+            let text = clearStatus(&s) + drawStatus(&s)
+            if !text.isEmpty { out.write(text) }
+        }
+    }
+
+    private func clearStatus(_ s: inout State) -> String {
+        guard s.statusLineShown else { return "" }
+        s.statusLineShown = false
+        return "\r\u{1B}[2K"
+    }
+
+    /// Shows the running steps with their elapsed time once one has run for 2 seconds.
+    private func drawStatus(_ s: inout State) -> String {
+        guard style.live, !s.running.isEmpty else { return "" }
+        let now = ContinuousClock.now
+        let long = s.running.values.filter { now - $0.started >= .seconds(2) }.sorted { $0.started < $1.started }
+        guard !long.isEmpty else { return "" }
+        let parts = long.prefix(3).map { "\($0.ref.label)\($0.ref.host.map { "@\($0)" } ?? "") \(DurationParser.format(now - $0.started))" }
+        s.statusLineShown = true
+        let more = long.count > 3 ? " +\(long.count - 3)" : ""
+        return paint("  ⏱ " + parts.joined(separator: " · ") + more, "90")
+    }
+
+    public func finish() {
+        state.withLock { s in
+            s.ticker?.cancel()
+            s.ticker = nil
+            let text = clearStatus(&s)
+            if !text.isEmpty { out.write(text) }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+/// Hosts and groups that `on:` can name.
+public struct Inventory: Sendable {
+    public struct Host: Sendable, Hashable {
+        public var name: String
+        public var address: String
+        public var port: Int?
+        public var user: String?
+        public var identity: String?
+        public var knownHosts: String?
+        public var labels: [String: String]
+        /// `connection: local`: steps "on" this host run on this machine (tests, the control host itself).
+        public var isLocal: Bool
+        public var location: SourceLocation?
+
+        public init(name: String, address: String, port: Int? = nil, user: String? = nil, identity: String? = nil,
+                    knownHosts: String? = nil, labels: [String: String] = [:], isLocal: Bool = false, location: SourceLocation? = nil) {
+            self.name = name
+            self.address = address
+            self.port = port
+            self.user = user
+            self.identity = identity
+            self.knownHosts = knownHosts
+            self.labels = labels
+            self.isLocal = isLocal
+            self.location = location
+        }
+    }
+
+    public var hosts: [String: Host] = [:]
+    public var groups: [String: [String]] = [:]
+    /// The file the inventory came from, if any.
+    public var file: String?
+
+    public init(hosts: [String: Host] = [:], groups: [String: [String]] = [:], file: String? = nil) {
+        self.hosts = hosts
+        self.groups = groups
+        self.file = file
+    }
+
+    public var isEmpty: Bool { hosts.isEmpty && groups.isEmpty }
+
+    /// Host names for a host or group name; nil when neither exists.
+    public func resolve(_ name: String) -> [String]? {
+        if hosts[name] != nil { return [name] }
+        if let members = groups[name] { return members }
+        return nil
+    }
+
+    /// Every name `on:` may use.
+    public var names: [String] { Array(hosts.keys) + Array(groups.keys) }
+
+    /// Adds `other`'s entries; entries already here win.
+    public mutating func merge(_ other: Inventory) {
+        hosts.merge(other.hosts) { mine, _ in mine }
+        groups.merge(other.groups) { mine, _ in mine }
+        if file == nil { file = other.file }
+    }
+}

@@ -1,0 +1,8 @@
+/// Checks Lua syntax at load time, so a typo in an `if:` fails `runner validate`, not the run.
+/// Implemented by RunnerLua; RunnerCore does not link Lua.
+public protocol ScriptChecker: Sendable {
+    /// nil when `expression` compiles as `return (<expression>)`.
+    func check(expression: Expression) -> Diagnostic?
+    /// nil when `code` compiles as a chunk.
+    func check(chunk code: String, at location: SourceLocation) -> Diagnostic?
+}

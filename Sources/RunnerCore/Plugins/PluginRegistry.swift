@@ -1,0 +1,66 @@
+/// Every plugin a run can use, by name.
+public struct PluginRegistry: Sendable {
+    public private(set) var plugins: [String: any StepPlugin] = [:]
+
+    public init(_ plugins: [any StepPlugin] = []) throws(InvalidInput) {
+        for plugin in plugins { try register(plugin) }
+    }
+
+    /// Adds a plugin; a second plugin with the same name is an error naming both definitions.
+    public mutating func register(_ plugin: any StepPlugin) throws(InvalidInput) {
+        if let existing = plugins[plugin.name] {
+            let a = existing.source ?? "built-in"
+            let b = plugin.source ?? "built-in"
+            throw InvalidInput("plugin '\(plugin.name)' is defined twice: \(a) and \(b)")
+        }
+        plugins[plugin.name] = plugin
+    }
+
+    public subscript(name: String) -> (any StepPlugin)? { plugins[name] }
+
+    public var names: [String] { plugins.keys.sorted() }
+
+    /// Checks `with:` against the schema. Values that hold expressions are checked when they are resolved.
+    public func validate(
+        _ with: [String: TemplateValue], for plugin: any StepPlugin, at location: SourceLocation, keyLocations: [String: SourceLocation]
+    ) -> [Diagnostic] {
+        var problems: [Diagnostic] = []
+        let known = Set(plugin.parameters.map(\.name))
+        for key in with.keys.sorted() where !known.contains(key) {
+            problems.append(Diagnostic(
+                "plugin '\(plugin.name)' has no parameter '\(key)'\(Suggestion.hint(for: key, in: known))",
+                at: keyLocations[key] ?? location))
+        }
+        for spec in plugin.parameters {
+            guard let given = with[spec.name] else {
+                if spec.required && spec.defaultValue == nil {
+                    problems.append(Diagnostic("plugin '\(plugin.name)' needs parameter '\(spec.name)'", at: location))
+                }
+                continue
+            }
+            if let literal = given.literalValue, spec.type.coerce(literal) == nil {
+                problems.append(Diagnostic(
+                    "parameter '\(spec.name)' of plugin '\(plugin.name)' must be \(spec.type), not \(literal.typeName)",
+                    at: given.location))
+            }
+        }
+        return problems
+    }
+
+    /// Resolved values checked and defaulted; errors name the parameter.
+    public func bind(_ values: [String: Value], for plugin: any StepPlugin) throws(StepFailure) -> [String: Value] {
+        var out: [String: Value] = [:]
+        for spec in plugin.parameters {
+            guard let value = values[spec.name], !value.isNull else {
+                if let d = spec.defaultValue { out[spec.name] = d }
+                else if spec.required { throw StepFailure("plugin '\(plugin.name)' needs parameter '\(spec.name)'") }
+                continue
+            }
+            guard let coerced = spec.type.coerce(value) else {
+                throw StepFailure("parameter '\(spec.name)' of plugin '\(plugin.name)' must be \(spec.type), not \(value.typeName)")
+            }
+            out[spec.name] = coerced
+        }
+        return out
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import GRDB
+
+// Rows of the run history store. Column names are the property names. Dates are stored as
+// GRDB stores them by default: UTC text, `yyyy-MM-dd HH:mm:ss.SSS`, so they keep milliseconds
+// and sort as text. `params` and `outputs` are JSON text that the caller encodes.
+// Statuses and levels are stored as text: the `rawValue`s of `RunStatus`, `StepStatus` and
+// `LogLevel`, so that a history written by a newer runner still reads.
+
+/// One run of a pipeline: a row of the `runs` table.
+public struct RunRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "runs"
+
+    /// A `RunID` in text form (any text is accepted, but `runner show` prefixes assume ULIDs).
+    public var id: String
+    /// The pipeline's name.
+    public var pipeline: String
+    /// Path of the pipeline file, as given.
+    public var file: String
+    /// The run's parameters, as a JSON object.
+    public var params: String
+    /// What started the run: `cli`, `webhook`, `schedule`, …
+    public var trigger: String
+    /// `running`, `succeeded`, `failed` or `cancelled` (`RunStatus.rawValue`).
+    public var status: String
+    public var startedAt: Date
+    /// `nil` while the run is running.
+    public var finishedAt: Date?
+    /// Why the run failed or was cancelled.
+    public var error: String?
+    /// Who started the run, if known.
+    public var user: String?
+    /// The machine the run ran on, if known.
+    public var hostname: String?
+
+    public init(
+        id: String, pipeline: String, file: String, params: String = "{}", trigger: String = "cli",
+        status: String = "running", startedAt: Date, finishedAt: Date? = nil, error: String? = nil,
+        user: String? = nil, hostname: String? = nil
+    ) {
+        self.id = id
+        self.pipeline = pipeline
+        self.file = file
+        self.params = params
+        self.trigger = trigger
+        self.status = status
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.error = error
+        self.user = user
+        self.hostname = hostname
+    }
+}
+
+/// One finished step of a run (one host's execution of it): a row of the `steps` table.
+public struct StepRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "steps"
+
+    public var runID: String
+    /// Order within the run, assigned by the caller; unique per run.
+    public var seq: Int
+    /// The step's `id:` in the pipeline, if it has one.
+    public var stepID: String?
+    public var name: String
+    /// The target host, or `nil` for a local step.
+    public var host: String?
+    /// `ok`, `changed`, `skipped`, `failed`, `cancelled` or `timed_out` (`StepStatus.rawValue`).
+    public var status: String
+    public var startedAt: Date
+    public var finishedAt: Date
+    /// How many times the step was tried (1 without retries).
+    public var attempts: Int
+    public var exitCode: Int?
+    /// The step's outputs, as a JSON object.
+    public var outputs: String
+    public var error: String?
+
+    public init(
+        runID: String, seq: Int, stepID: String? = nil, name: String, host: String? = nil,
+        status: String, startedAt: Date, finishedAt: Date, attempts: Int = 1,
+        exitCode: Int? = nil, outputs: String = "{}", error: String? = nil
+    ) {
+        self.runID = runID
+        self.seq = seq
+        self.stepID = stepID
+        self.name = name
+        self.host = host
+        self.status = status
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.attempts = attempts
+        self.exitCode = exitCode
+        self.outputs = outputs
+        self.error = error
+    }
+}
+
+/// One log line of a run: a row of the `logs` table.
+public struct LogRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "logs"
+
+    public var runID: String
+    /// Order within the run, assigned by the caller; unique per run.
+    public var seq: Int
+    public var ts: Date
+    /// `debug`, `info`, `warn` or `error` (`LogLevel.rawValue`).
+    public var level: String
+    /// Name or id of the step that logged the line, if any.
+    public var step: String?
+    public var host: String?
+    /// `stdout` or `stderr` for command output; `nil` for the runner's own messages.
+    public var stream: String?
+    public var message: String
+
+    public init(
+        runID: String, seq: Int, ts: Date, level: String = "info", step: String? = nil,
+        host: String? = nil, stream: String? = nil, message: String
+    ) {
+        self.runID = runID
+        self.seq = seq
+        self.ts = ts
+        self.level = level
+        self.step = step
+        self.host = host
+        self.stream = stream
+        self.message = message
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import RunnerCore
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a pipeline.",
+        discussion: """
+            Examples:
+              runner run deploy app=phone
+              runner run pipelines/backup.yml --output json
+              runner run deploy app=phone ref=v1.2.0 --dry-run
+
+            The file is validated first; any problem is reported with file:line:column and nothing runs (exit 2).
+            Ctrl-C (or SIGTERM) cancels running steps, runs `finally`, and exits 130; a second Ctrl-C exits at once.
+            """
+    )
+
+    @Argument(help: "Pipeline file, or a name looked up in ./pipelines/.")
+    var pipeline: String
+
+    @Argument(help: "Params as key=value (repeatable).")
+    var params: [String] = []
+
+    @Option(help: "Inventory file (replaces the pipeline's own).")
+    var inventory: String?
+
+    @Option(help: "text (default) or json (one JSON object per event and line).")
+    var output: OutputFormat = .text
+
+    @Flag(help: "Validate and show the plan; run nothing.")
+    var dryRun = false
+
+    @Flag(help: "Fail at once when the pipeline's concurrency lock is held, instead of waiting.")
+    var noWait = false
+
+    func run() async throws {
+        let toolbox = try Toolbox()
+        let pipeline = try toolbox.load(self.pipeline, inventory: inventory)
+        let resolved = try ParamResolver.resolve(try Toolbox.parseAssignments(params), for: pipeline)
+        if dryRun {
+            let plan = await Planner(engine: toolbox.engine(), pipeline: pipeline, params: resolved).plan()
+            FileOutput.stdout.write(plan.text())
+            return
+        }
+        let store = try toolbox.openStore()
+        let runID = RunID.generate().description
+        let sink: any EventSink = switch output {
+        case .text: ConsoleSink(style: .detect(.stdout, environment: toolbox.environment))
+        case .json: JSONLinesSink()
+        }
+        let engine = toolbox.engine()
+        let options = Engine.Options(runID: runID, trigger: "cli", noWait: noWait)
+        let task = Task {
+            await engine.run(pipeline, params: resolved, options: options, sinks: [sink, StoreSink(store: store, pipeline: pipeline)])
+        }
+        let signals = SignalHandler { count in
+            if count == 1 {
+                FileOutput.stderr.write("\ncancelling: stopping running steps, then running 'finally' (Ctrl-C again to exit at once)\n")
+                task.cancel()
+            } else {
+                FileOutput.stderr.write("exiting at once\n")
+                Foundation.exit(130)
+            }
+        }
+        let outcome = await task.value
+        signals.stop()
+        throw ExitCode(outcome.exitCode)
+    }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import RunnerCore
+
+@main
+struct Runner: AsyncParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "runner",
+        abstract: "Run YAML automation pipelines: deploys, backups, rollbacks.",
+        discussion: """
+            Pipelines are YAML files (see docs/pipelines.md). A name such as `deploy` is looked up as
+            ./deploy.yml, then pipelines/deploy.yml.
+
+            Exit codes: 0 success, 1 the pipeline ran and failed, 2 invalid input (nothing ran), 130 cancelled.
+            Run history lives in $RUNNER_STATE_DIR (default ~/.local/state/runner).
+            """,
+        version: version,
+        subcommands: [Run.self, Validate.self, Plan.self, List.self, Plugins.self, Runs.self, Show.self, Schema.self]
+    )
+
+    /// ArgumentParser exits 64 on usage errors; runner's contract says 2 for any invalid input.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? any AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+        } catch let invalid as InvalidInput {
+            FileOutput.stderr.write(invalid.description.split(separator: "\n").map { "error: \($0)\n" }.joined())
+            Foundation.exit(2)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileOutput.stderr.write(fullMessage(for: error) + "\n")
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import RunnerCore
+
+struct Validate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check pipelines without running anything.",
+        discussion: """
+            Parses each file, checks it against the pipeline schema and every plugin's parameters, compiles
+            every Lua expression and checks that hosts in `on:` exist. A directory checks every .yml/.yaml
+            file in it (inventory.yml excepted). Problems are printed as file:line:column: message; exit 2 if any.
+
+            Examples:
+              runner validate pipelines/
+              runner validate deploy.yml backup.yml
+            """
+    )
+
+    @Argument(help: "Pipeline files, names or directories.")
+    var paths: [String] = ["pipelines"]
+
+    @Option(help: "Inventory file to check host names against.")
+    var inventory: String?
+
+    func run() async throws {
+        let toolbox = try Toolbox()
+        var files: [String] = []
+        for path in paths {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+                files += names.filter { ($0.hasSuffix(".yml") || $0.hasSuffix(".yaml")) && !$0.hasPrefix("inventory.") }
+                    .sorted().map { path.hasSuffix("/") ? path + $0 : path + "/" + $0 }
+            } else {
+                files.append(try toolbox.locate(path))
+            }
+        }
+        var problems: [Diagnostic] = []
+        for file in files {
+            do {
+                _ = try toolbox.loader(inventory: inventory).load(path: file)
+                FileOutput.stdout.write("ok  \(file)\n")
+            } catch {
+                problems += error.diagnostics
+            }
+        }
+        if !problems.isEmpty {
+            let s = problems.count == 1 ? "" : "s"
+            FileOutput.stderr.write(problems.map { "\($0)\n" }.joined() + "\(problems.count) problem\(s) found\n")
+            throw ExitCode(2)
+        }
+    }
+}
+
+struct Plan: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what a run would do: params, vars, steps and the hosts each touches. Runs nothing.",
+        discussion: """
+            Example:
+              runner plan deploy app=phone
+            Commands are shown with params and vars substituted (and shell-quoted, as they would run);
+            values that depend on earlier steps' outputs are shown as written.
+            """
+    )
+
+    @Argument(help: "Pipeline file, or a name looked up in ./pipelines/.")
+    var pipeline: String
+
+    @Argument(help: "Params as key=value.")
+    var params: [String] = []
+
+    @Option(help: "Inventory file (replaces the pipeline's own).")
+    var inventory: String?
+
+    func run() async throws {
+        let toolbox = try Toolbox()
+        let pipeline = try toolbox.load(self.pipeline, inventory: inventory)
+        let resolved = try ParamResolver.resolve(try Toolbox.parseAssignments(params), for: pipeline)
+        let plan = await Planner(engine: toolbox.engine(), pipeline: pipeline, params: resolved).plan()
+        FileOutput.stdout.write(plan.text())
+    }
+}
+
+struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the pipelines in a directory (default ./pipelines) with their params."
+    )
+
+    @Argument(help: "Directory to look in.")
+    var directory: String = "pipelines"
+
+    func run() async throws {
+        let toolbox = try Toolbox()
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
+            throw InvalidInput("\(directory): no such directory")
+        }
+        var out = ""
+        for name in names.sorted() where (name.hasSuffix(".yml") || name.hasSuffix(".yaml")) && !name.hasPrefix("inventory.") {
+            let path = directory + "/" + name
+            do {
+                let p = try toolbox.loader().load(path: path)
+                out += "\(p.name)  (\(path))\n"
+                if let d = p.description { out += "  \(d)\n" }
+                for param in p.params {
+                    var facts = [param.type.description]
+                    if param.required { facts.append("required") }
+                    if let d = param.defaultValue { facts.append("default \(d.interpolated)") }
+                    out += "  \(param.name) (\(facts.joined(separator: ", ")))" + (param.description.map { ": \($0)" } ?? "") + "\n"
+                }
+            } catch {
+                out += "\(name)  (\(path)): invalid, see `runner validate \(path)`\n"
+            }
+        }
+        FileOutput.stdout.write(out.isEmpty ? "no pipelines in \(directory)\n" : out)
+    }
+}
+
+struct Schema: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the JSON Schema of the pipeline format (for editors: yaml-language-server).",
+        discussion: "Example: runner schema > .vscode/runner.schema.json"
+    )
+
+    func run() async throws {
+        let toolbox = try Toolbox()
+        FileOutput.stdout.write(PipelineSchema.jsonSchema(plugins: toolbox.plugins) + "\n")
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import RunnerCore
+import Testing
+
+/// Every file in pipelines/ and every example in docs/ is loaded and validated.
+@Suite struct DocsExamplesTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    static var pipelineFiles: [String] {
+        let dir = root + "/pipelines"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
+            .filter { $0.hasSuffix(".yml") && $0 != "inventory.yml" }.sorted().map { dir + "/" + $0 }
+    }
+
+    /// Fenced blocks of a Markdown file: (info string, text, line of the fence).
+    static func blocks(in file: String) -> [(info: String, text: String, line: Int)] {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return [] }
+        var out: [(String, String, Int)] = []
+        var current: (String, [String], Int)?
+        for (i, line) in text.components(separatedBy: "\n").enumerated() {
+            if line.hasPrefix("```") {
+                if let c = current {
+                    out.append((c.0, c.1.joined(separator: "\n") + "\n", c.2))
+                    current = nil
+                } else {
+                    current = (String(line.dropFirst(3)).trimmingCharacters(in: .whitespaces), [], i + 1)
+                }
+            } else if current != nil {
+                current!.1.append(line)
+            }
+        }
+        return out
+    }
+
+    static var docFiles: [String] {
+        let dir = root + "/docs"
+        let names = (FileManager.default.enumerator(atPath: dir)?.allObjects as? [String]) ?? []
+        return names.filter { $0.hasSuffix(".md") }.sorted().map { dir + "/" + $0 } + [root + "/README.md"]
+    }
+
+    @Test func thereAreExamples() {
+        #expect(!Self.pipelineFiles.isEmpty)
+        #expect(Self.docFiles.flatMap { Self.blocks(in: $0) }.filter { $0.info == "yaml" }.count >= 8)
+    }
+
+    @Test(arguments: pipelineFiles)
+    func pipelineValidates(_ path: String) throws {
+        _ = try Harness.loader().load(path: path)
+    }
+
+    @Test(arguments: docFiles)
+    func docExamplesValidate(_ file: String) throws {
+        for block in Self.blocks(in: file) {
+            let dir = TempDir()
+            let where_ = "\(file):\(block.line)"
+            switch block.info {
+            case "yaml":
+                let path = dir.write("example.yml", block.text)
+                do { _ = try Harness.loader().load(path: path) } catch {
+                    Issue.record("\(where_): \(error.description)")
+                }
+            case "yaml inventory":
+                let path = dir.write("inventory.yml", block.text)
+                do { _ = try InventoryLoader.load(path: path) } catch {
+                    Issue.record("\(where_): \(error.description)")
+                }
+            default:
+                continue
+            }
+        }
+    }
+}

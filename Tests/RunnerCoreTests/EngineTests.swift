@@ -1,0 +1,324 @@
+import Foundation
+import RunnerCore
+import RunnerLua
+import Testing
+
+@Suite(.serialized) struct EngineTests {
+    @Test func sequentialStepsShareOutputs() async throws {
+        let r = try await Harness.run("""
+            steps:
+              - id: first
+                run: echo hello
+              - id: second
+                run: echo "${{ steps.first.outputs.stdout }} world" && exit ${{ steps.first.outputs.exit_code }}
+            """)
+        #expect(r.outcome.status == .succeeded)
+        #expect(r.sink.output == ["hello", "hello world"])
+        #expect(r.outcome.counts.ok == 2)
+    }
+
+    @Test func failureSkipsLaterStepsAndFails() async throws {
+        let r = try await Harness.run("""
+            steps:
+              - name: breaks
+                run: echo oops >&2; exit 3
+              - name: after
+                run: echo never
+              - name: cleanup-ish
+                if: failure()
+                run: echo saw failure
+            """)
+        #expect(r.outcome.status == .failed)
+        #expect(r.outcome.exitCode == 1)
+        #expect(r.sink.status(of: "breaks") == .failed)
+        #expect(r.sink.finished.first?.error == "exit code 3: oops")
+        #expect(r.sink.status(of: "after") == .skipped)
+        #expect(r.sink.status(of: "cleanup-ish") == .ok)
+        #expect(!r.sink.output.contains("never"))
+    }
+
+    @Test func continueOnError() async throws {
+        let r = try await Harness.run("""
+            steps:
+              - run: exit 1
+                continue_on_error: true
+              - name: next
+                run: echo still here
+            """)
+        #expect(r.outcome.status == .succeeded)
+        #expect(r.sink.status(of: "next") == .ok)
+    }
+
+    @Test func conditions() async throws {
+        let r = try await Harness.run("""
+            params:
+              env: { default: prod }
+            steps:
+              - name: only-staging
+                if: params.env == 'staging'
+                run: echo staging
+              - name: only-prod
+                if: params.env == 'prod' and success()
+                run: echo prod
+            """)
+        #expect(r.sink.status(of: "only-staging") == .skipped)
+        #expect(r.sink.status(of: "only-prod") == .ok)
+        #expect(r.sink.output == ["prod"])
+    }
+
+    @Test func parallelRunsConcurrently() async throws {
+        let dir = TempDir()
+        // Each branch waits for the other's marker: only concurrent execution finishes.
+        let r = try await Harness.run("""
+            steps:
+              - parallel:
+                  - name: a
+                    run: touch \(dir.path)/a; for i in $(seq 50); do [ -e \(dir.path)/b ] && exit 0; sleep 0.1; done; exit 1
+                  - name: b
+                    run: touch \(dir.path)/b; for i in $(seq 50); do [ -e \(dir.path)/a ] && exit 0; sleep 0.1; done; exit 1
+            """, dir: dir)
+        #expect(r.outcome.status == .succeeded)
+        #expect(r.sink.status(of: "a") == .ok)
+        #expect(r.sink.status(of: "b") == .ok)
+    }
+
+    @Test func forEachWithMaxParallel() async throws {
+        let dir = TempDir()
+        let r = try await Harness.run("""
+            steps:
+              - id: each
+                for_each: [1, 2, 3, 4, 5]
+                max_parallel: 2
+                run: |
+                  date +%s%N > \(dir.path)/start-${{ item }}
+                  sleep 0.3
+                  date +%s%N > \(dir.path)/end-${{ item }}
+                  echo item-${{ item }}
+              - name: count
+                lua: |
+                  return { n = #steps.each.outputs.results, first = steps.each.outputs.results[1].outputs.stdout }
+            """, dir: dir)
+        #expect(r.outcome.status == .succeeded)
+        func stamp(_ name: String) -> Int { Int(dir.read(name)?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0 }
+        let spans = (1...5).map { (stamp("start-\($0)"), stamp("end-\($0)")) }
+        let most = spans.map { span in spans.filter { $0.0 <= span.0 && $0.1 > span.0 }.count }.max() ?? 0
+        #expect(most == 2, "at most 2 at once, and 2 did overlap: \(spans)")
+        #expect(r.sink.finished.last?.outputs["n"] == .int(5))
+        #expect(r.sink.finished.last?.outputs["first"] == "item-1")
+    }
+
+    @Test func timeoutKillsTheWholeProcessGroup() async throws {
+        let dir = TempDir()
+        let r = try await Harness.run("""
+            steps:
+              - name: hangs
+                timeout: 500ms
+                run: (sleep 30; touch \(dir.path)/survived) & echo $! > \(dir.path)/child; sleep 30
+            finally:
+              - name: cleanup
+                run: echo cleaned
+            """, dir: dir)
+        #expect(r.sink.status(of: "hangs") == .timedOut)
+        #expect(r.sink.finished.first?.error?.contains("timed out after 500ms") == true)
+        #expect(r.sink.status(of: "cleanup") == .ok)
+        #expect(r.outcome.status == .failed)
+        let pid = Int32(dir.read("child")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        #expect(pid > 0)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(!isAlive(pid), "background child \(pid) still alive")
+    }
+
+    @Test func retryWithBackoff() async throws {
+        let dir = TempDir()
+        let r = try await Harness.run("""
+            steps:
+              - name: flaky
+                retry: { attempts: 3, delay: 100ms, backoff: 2 }
+                run: echo x >> \(dir.path)/tries; [ $(wc -l < \(dir.path)/tries) -ge 3 ]
+            """, dir: dir)
+        #expect(r.outcome.status == .succeeded)
+        #expect(dir.read("tries")?.split(separator: "\n").count == 3)
+        let warnings = r.sink.all.filter { if case .log(.warn, let m) = $0.kind { m.contains("retrying") } else { false } }
+        #expect(warnings.count == 2)
+    }
+
+    @Test func retryGivesUp() async throws {
+        let r = try await Harness.run("""
+            steps:
+              - name: broken
+                retry: { attempts: 2, delay: 10ms }
+                run: exit 7
+            """)
+        #expect(r.sink.status(of: "broken") == .failed)
+        guard case .stepFinished(_, _, let attempts, let code, _, _) = r.sink.all.last(where: { if case .stepFinished = $0.kind { true } else { false } })!.kind else { return }
+        #expect(attempts == 2)
+        #expect(code == 7)
+    }
+
+    @Test func finallyAndOnFailureOrder() async throws {
+        let dir = TempDir()
+        let r = try await Harness.run("""
+            steps:
+              - run: echo main >> \(dir.path)/order; exit 1
+            on_failure:
+              - run: echo on_failure >> \(dir.path)/order
+            finally:
+              - run: echo finally >> \(dir.path)/order
+              - if: failure()
+                run: echo finally-saw-failure >> \(dir.path)/order
+            """, dir: dir)
+        #expect(r.outcome.status == .failed)
+        #expect(dir.read("order") == "main\non_failure\nfinally\nfinally-saw-failure\n")
+    }
+
+    @Test func finallyRunsAfterSuccessButOnFailureDoesNot() async throws {
+        let dir = TempDir()
+        _ = try await Harness.run("""
+            steps:
+              - run: echo main >> \(dir.path)/order
+            on_failure:
+              - run: echo on_failure >> \(dir.path)/order
+            finally:
+              - run: echo finally >> \(dir.path)/order
+            """, dir: dir)
+        #expect(dir.read("order") == "main\nfinally\n")
+    }
+
+    @Test func pipelineTimeout() async throws {
+        let dir = TempDir()
+        let r = try await Harness.run("""
+            timeout: 300ms
+            steps:
+              - run: sleep 20
+              - name: never
+                run: echo never
+            finally:
+              - run: echo finally > \(dir.path)/fin
+            """, dir: dir)
+        #expect(r.outcome.status == .failed)
+        #expect(r.outcome.error?.contains("pipeline timed out after 300ms") == true)
+        #expect(dir.read("fin") == "finally\n")
+    }
+
+    @Test func cancellationRunsFinally() async throws {
+        let dir = TempDir()
+        let path = dir.write("p.yml", """
+            steps:
+              - run: sleep 20
+            finally:
+              - run: echo finally > \(dir.path)/fin
+            """)
+        let loader = Harness.loader()
+        let pipeline = try loader.load(path: path)
+        let engine = Engine(plugins: loader.plugins, scripting: LuaScripting(), lockDirectory: dir.path + "/locks")
+        let sink = CollectingSink()
+        let task = Task { await engine.run(pipeline, params: [:], options: .init(runID: "t"), sinks: [sink]) }
+        try await Task.sleep(for: .milliseconds(300))
+        task.cancel()
+        let outcome = await task.value
+        #expect(outcome.status == .cancelled)
+        #expect(outcome.exitCode == 130)
+        #expect(dir.read("fin") == "finally\n")
+    }
+
+    @Test func nestedPipeline() async throws {
+        let dir = TempDir()
+        dir.write("child.yml", """
+            params:
+              who: { required: true }
+            steps:
+              - run: echo hello ${{ params.who }} > \(dir.path)/child-ran
+            """)
+        let r = try await Harness.run("""
+            steps:
+              - id: call
+                uses: pipeline
+                with: { run: child, params: { who: nested } }
+              - run: test "${{ steps.call.outputs.status }}" = succeeded
+            """, dir: dir)
+        #expect(r.outcome.status == .succeeded, "\(r.sink.transcript)")
+        #expect(dir.read("child-ran") == "hello nested\n")
+    }
+
+    @Test func nestedPipelineFailurePropagates() async throws {
+        let dir = TempDir()
+        dir.write("child.yml", "params:\n  n: { type: int, required: true }\nsteps:\n  - run: exit 4\n")
+        let r = try await Harness.run("steps:\n  - uses: pipeline\n    with: { run: child, params: { n: 1 } }\n", dir: dir)
+        #expect(r.outcome.status == .failed)
+        #expect(r.sink.status(of: "pipeline") == .failed)
+        let bad = try await Harness.run("steps:\n  - uses: pipeline\n    with: { run: child, params: { n: x } }\n", dir: dir)
+        #expect(bad.sink.finished.last?.error?.contains("param 'n' must be int") == true)
+    }
+
+    @Test func envAndCwd() async throws {
+        let dir = TempDir()
+        try FileManager.default.createDirectory(atPath: dir.path + "/work", withIntermediateDirectories: true)
+        let r = try await Harness.run("""
+            env:
+              GREETING: hi
+            steps:
+              - cwd: \(dir.path)/work
+                env: { WHO: "${{ 'the ' .. 'team' }}" }
+                run: echo "$GREETING $WHO from $(basename $PWD) in $RUNNER_PIPELINE"
+            """, dir: dir)
+        #expect(r.sink.output == ["hi the team from work in pipeline"])
+    }
+
+    @Test func luaStepOutputsAndChanged() async throws {
+        let r = try await Harness.run("""
+            params:
+              app: { default: phone }
+            steps:
+              - id: compute
+                lua: |
+                  runner.log("computing for " .. params.app)
+                  local out = runner.sh("echo from-shell")
+                  return { name = "sgos-" .. params.app, shell = out, changed = true, data = runner.json.decode('{"a":[1,2]}') }
+              - run: test ${{ steps.compute.outputs.name }} = sgos-phone && echo ${{ steps.compute.outputs.data.a[2] }}
+            """)
+        #expect(r.outcome.status == .succeeded, "\(r.sink.transcript)")
+        #expect(r.sink.status(of: "compute") == .changed)
+        #expect(r.sink.finished.first?.outputs["shell"] == "from-shell")
+        #expect(r.sink.output.contains("2"))
+        #expect(r.sink.transcript.contains("computing for phone"))
+    }
+
+    @Test func luaFailIsAStepFailureWithLocation() async throws {
+        let r = try await Harness.run("""
+            steps:
+              - name: checks
+                lua: |
+                  local x = 1
+                  runner.fail("migration is breaking")
+            """)
+        #expect(r.sink.status(of: "checks") == .failed)
+        let error = r.sink.finished.first?.error ?? ""
+        #expect(error.contains("migration is breaking"))
+        #expect(error.contains("pipeline.yml:5"), "\(error)")
+    }
+
+    @Test func runawayLuaIsStopped() async throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let r = try await Harness.run("steps:\n  - lua: while true do end\n")
+        #expect(r.sink.status(of: "lua") == .failed)
+        #expect(r.sink.finished.first?.error?.contains("limit") == true)
+        #expect(clock.now - start < .seconds(10))
+    }
+
+    @Test func memoryGrowthIsStopped() async throws {
+        let r = try await Harness.run("""
+            steps:
+              - name: hog
+                lua: |
+                  local t = {}
+                  while true do t[#t + 1] = string.rep("x", 4096) .. #t end
+              - name: expression-hog
+                if: always()
+                run: echo ${{ string.rep("x", 1 << 30) }}
+            """)
+        #expect(r.sink.status(of: "hog") == .failed)
+        #expect(r.sink.finished.first?.error?.contains("memory limit") == true, "\(r.sink.finished.first?.error ?? "")")
+        #expect(r.sink.finished.last?.error?.contains("memory limit") == true, "\(r.sink.finished.last?.error ?? "")")
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import RunnerCore
+import Testing
+
+@Suite(.serialized) struct MaskingTests {
+    @Test func maskerCoversEncodings() {
+        let masker = SecretMasker(["s3cr3t/pass+word"])
+        #expect(masker.mask("value s3cr3t/pass+word end") == "value *** end")
+        let b64 = Data("s3cr3t/pass+word".utf8).base64EncodedString()
+        #expect(masker.mask("b64 \(b64)") == "b64 ***")
+        #expect(masker.mask("url s3cr3t%2Fpass%2Bword") == "url ***")
+    }
+
+    @Test func secretsNeverReachEventsOrErrors() async throws {
+        setenv("RUNNER_TEST_TOKEN", "tok-9f8e7d6c5b", 1)
+        defer { unsetenv("RUNNER_TEST_TOKEN") }
+        let r = try await Harness.run("""
+            params:
+              password: { secret: true, required: true }
+            secrets:
+              - env: RUNNER_TEST_TOKEN
+                as: token
+            steps:
+              - id: leak
+                run: |
+                  echo "token is ${{ secrets.token }}"
+                  echo "encoded $(printf %s '${{ raw(secrets.token) }}' | base64)"
+                  echo "password ${{ params.password }}" >&2
+              - lua: |
+                  runner.log("lua sees " .. secrets.token)
+                  return { copy = secrets.token }
+              - run: echo "${{ steps.leak.outputs.stdout }}"; echo ${{ secrets.token }} >&2; exit 1
+            """, params: ["password": "hunter2-long"])
+        #expect(r.outcome.status == .failed)
+        let everything = r.sink.all.map { event -> String in
+            var parts = [event.message]
+            if case .stepFinished(_, _, _, _, let outputs, let error) = event.kind {
+                parts.append(JSON.encode(.map(outputs)))
+                parts.append(error ?? "")
+            }
+            if case .runStarted(_, _, let params, _) = event.kind { parts.append(JSON.encode(.map(params))) }
+            return parts.joined(separator: " ")
+        }.joined(separator: "\n") + (r.outcome.error ?? "")
+        #expect(!everything.contains("tok-9f8e7d6c5b"))
+        #expect(!everything.contains(Data("tok-9f8e7d6c5b".utf8).base64EncodedString()))
+        #expect(!everything.contains("hunter2-long"))
+        #expect(everything.contains("token is ***"))
+        #expect(everything.contains("lua sees ***"))
+    }
+}

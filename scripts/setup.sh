@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the system packages runner builds and tests against (Debian 12), then builds it.
+# Safe to run again: packages already present are not reinstalled.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  liblua5.4-dev libyaml-dev libssh-dev   # linked by runner (Lua 5.4, LibYAML, libssh)
+  libsqlite3-dev pkg-config              # run store (GRDB), C library discovery
+  util-linux procps                      # flock(1) and pkill(1), used by the lock tests
+  hyperfine                              # bench/
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "==> installing ${missing[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "==> building runner"
+swift build -c "${RUNNER_BUILD_CONFIG:-debug}" 2>&1 | grep -v "^\[" || true
+test -x ".build/${RUNNER_BUILD_CONFIG:-debug}/runner"
