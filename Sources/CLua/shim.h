@@ -13,22 +13,25 @@
  *    (limits, cancellation), by the read-only proxy metamethods, and by runner_lua_trampoline
  *    when the Swift dispatcher returns -1.
  *  - Swift calls only functions that cannot raise:
- *      lua_gettop, lua_settop (runner_lua_pop), lua_absindex, lua_checkstack (returns 0 instead
- *      of raising), lua_type, lua_toboolean, lua_tointegerx, lua_tonumberx, lua_isinteger,
- *      lua_tolstring ON VALUES OF TYPE LUA_TSTRING ONLY (on numbers it converts in place and may
- *      allocate), lua_rawlen, lua_topointer, lua_next (raises only for a key that is not in the
- *      table, which cannot happen when the key came from lua_next itself), lua_close,
- *      lua_newstate (returns NULL on failure), lua_pcall (it IS the protection),
- *      luaL_loadbufferx (the parser runs protected and reports a status),
- *      and the runner_lua_* helpers below that are marked "non-raising".
+ *      lua_gettop, lua_settop (runner_lua_pop; we never create to-be-closed slots), lua_absindex,
+ *      lua_checkstack (returns 0 instead of raising), lua_type, lua_typename, lua_toboolean,
+ *      lua_tointegerx, lua_tonumberx, lua_isinteger, lua_tolstring ON VALUES OF TYPE
+ *      LUA_TSTRING ONLY (on numbers it converts in place and may allocate), lua_topointer,
+ *      lua_pushnil, lua_rawgeti (raw reads neither allocate nor call metamethods), lua_next
+ *      (raises only for a key that is not in the table, which cannot happen when the key came
+ *      from lua_next itself), lua_pcall (runner_lua_pcall: it IS the protection),
+ *      and the runner_lua_* helpers below marked "non-raising" (lua_newstate returns NULL on
+ *      failure, luaL_loadbufferx runs the parser protected, lua_close runs finalizers
+ *      protected, lua_sethook and lua_getextraspace cannot fail).
+ *    Pushes need stack space, which Swift reserves with lua_checkstack first.
  *  - Everything that can raise (allocating strings or tables, rawset, luaL_ref, opening
  *    libraries, ...) runs in a C function invoked through lua_pcall by a runner_lua_* helper
  *    marked "protected": the jump lands in lua_pcall, below any Swift frame.
- *  - Code in Swift callbacks runs inside runner_lua_trampoline (a C function called by Lua), so a
- *    nested protected helper is fine there too; results are pushed the same way.
- *
- * A stack slot is needed for every push: the helpers call lua_checkstack first and report
- * RUNNER_LUA_NO_STACK (nothing pushed) when the stack cannot grow.
+ *  - Swift callbacks run inside runner_lua_trampoline (a C function called by Lua) and follow
+ *    the same rules: they push their results with a protected helper, and report errors by
+ *    returning -1 with the error value on top, which the trampoline raises from C.
+ *  - The protected helpers call lua_checkstack themselves and return RUNNER_LUA_NO_STACK
+ *    (nothing pushed) when the stack cannot grow.
  *
  * Everything here is `static inline` because a system library module cannot carry a C target.
  * Consequently there are NO mutable statics in this file: each Swift object file may get its own
@@ -48,12 +51,11 @@
 #include <time.h>
 
 /* ---------------------------------------------------------------------------------------------
- * Macros Swift cannot call.
+ * Macros Swift cannot call. Only non-raising ones are offered: Swift must not call lua_newtable,
+ * lua_tostring and the like (they allocate), so there is deliberately no shim for them.
  * ------------------------------------------------------------------------------------------- */
 
 static inline void runner_lua_pop(lua_State *L, int n) { lua_pop(L, n); }
-static inline void runner_lua_newtable(lua_State *L) { lua_newtable(L); }
-static inline const char *runner_lua_tostring(lua_State *L, int idx) { return lua_tostring(L, idx); }
 static inline int runner_lua_pcall(lua_State *L, int nargs, int nresults, int msgh) {
     return lua_pcall(L, nargs, nresults, msgh);
 }
@@ -231,8 +233,8 @@ static inline void runner_lua_arm(lua_State *L, long long instructions, long lon
 }
 
 /**
- * Non-raising. Between calls no Lua code may run: a finalizer started by a collection is stopped
- * at its first instruction.
+ * Non-raising. Between calls no Lua code should run, and any that does is stopped at its first
+ * instruction. (Lua finalizers, which run with hooks disabled, are refused by setmetatable.)
  */
 static inline void runner_lua_disarm(lua_State *L) {
     runner_lua_control *c = runner_lua_control_of(L);
@@ -262,8 +264,8 @@ static inline void runner_lua_attach(lua_State *L, void *owner, runner_lua_dispa
 }
 
 /**
- * Non-raising. Detaches Swift and closes the state. Finalizers run by lua_close are stopped at
- * their first instruction and cannot reach Swift.
+ * Non-raising. Detaches Swift (a Swift function called from now on raises instead) and closes
+ * the state. Only C finalizers (luaL_Buffer boxes) remain to run.
  */
 static inline void runner_lua_close(lua_State *L) {
     runner_lua_control *c = runner_lua_control_of(L);

@@ -75,6 +75,11 @@ extension LuaError {
         return nil
     }
 
+    /// The chunk name that Lua shortened to `shortName` in a message, or `shortName` itself.
+    static func fullName(of shortName: String, candidates: [String]) -> String {
+        candidates.first { Array($0.utf8.prefix(chunkNameLimit)) == Array(shortName.utf8) } ?? shortName
+    }
+
     private static func asciiDigit(_ byte: UInt8) -> Int? {
         (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) ? Int(byte - UInt8(ascii: "0")) : nil
     }

@@ -78,7 +78,7 @@ actor LuaRuntime: ScriptRuntime {
             function cancelled() return run ~= nil and run.status == "cancelled" end
             function always() return true end
             """
-        _ = try state.call(try state.compile(prelude, chunkName: "=runner prelude"))
+        _ = try state.call(try state.compile(prelude, chunkName: "runner prelude"))
         try state.register("json.encode") { args in [.string(JSON.encode(args[0]))] }
         try state.register("json.decode") { args in [try JSON.decode(try args.string(0))] }
     }

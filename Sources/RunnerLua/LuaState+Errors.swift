@@ -35,10 +35,15 @@ extension LuaState {
     private func stopMessage(_ kind: LuaError.Kind) -> String {
         switch kind {
         case .instructionLimit: "instruction limit of \(limits.instructions) exceeded"
-        case .memoryLimit: "memory limit of \(limits.memoryBytes) bytes exceeded"
+        case .memoryLimit: "memory limit of \(Self.bytes(limits.memoryBytes)) exceeded"
         case .timeout: "time limit of \(limits.wallClock.map { "\($0)" } ?? "none") exceeded"
         default: "cancelled"
         }
+    }
+
+    /// `64 MiB`, or a plain byte count.
+    static func bytes(_ count: Int) -> String {
+        count > 0 && count % (1 << 20) == 0 ? "\(count >> 20) MiB" : "\(count) bytes"
     }
 
     /// Describes the error value at `index` (a string, or the table built by the message
@@ -46,7 +51,7 @@ extension LuaState {
     private func describe(_ status: Int32, at index: Int32, chunkName: String?, handled: Bool) -> LuaError {
         switch status {
         case LUA_ERRMEM:
-            return LuaError(kind: .memoryLimit, message: "memory limit of \(limits.memoryBytes) bytes exceeded", chunkName: chunkName)
+            return LuaError(kind: .memoryLimit, message: stopMessage(.memoryLimit), chunkName: chunkName)
         case LUA_ERRSYNTAX:
             let text = stringValue(at: index) ?? "syntax error"
             guard let split = LuaError.splitPosition(text, sources: [chunkName].compactMap { $0 }) else {
@@ -68,12 +73,13 @@ extension LuaState {
         let source = field(index, 4, stringValue(at:))
         let line = field(index, 5) { lua_isinteger(L, $0) != 0 ? Int(lua_tointegerx(L, $0, nil)) : nil }
         let traceback = field(index, 3, stringValue(at:)).map(LuaError.frames(ofTraceback:)) ?? []
-        var error = LuaError(kind: .runtime, message: "", chunkName: source ?? chunkName, line: line, traceback: traceback)
+        let location = source.map { LuaError.fullName(of: $0, candidates: [chunkName].compactMap { $0 }) } ?? chunkName
+        var error = LuaError(kind: .runtime, message: "", chunkName: location, line: line, traceback: traceback)
 
         _ = lua_rawgeti(L, index, 1)
         defer { runner_lua_pop(L, 1) }
         if let text = stringValue(at: -1) {
-            let sources = [chunkName, source].compactMap { $0 }
+            let sources = [chunkName, location].compactMap { $0 }
             if let split = LuaError.splitPosition(text, sources: sources) {
                 (error.message, error.chunkName, error.line) = (split.message, split.chunkName, split.line)
             } else {

@@ -12,8 +12,9 @@ extension LuaState {
     ///
     /// - Parameter readOnly: tables become read-only proxies, nested ones too: assigning to them
     ///   raises `attempt to modify read-only table 'params'` (or `'params.db'`, `'params.hosts[1]'`),
-    ///   while indexing, `pairs`, `ipairs` and `#` work as usual. Returned to Swift, a proxy
-    ///   converts as the data it wraps.
+    ///   while indexing, `pairs`, `ipairs`, `#` and the `table` functions that read work as
+    ///   usual (`next`, `rawget` and `rawlen` see the empty proxy). Returned or passed to Swift, a
+    ///   proxy converts as the data it wraps.
     /// - Throws: `LuaError` (`.memoryLimit`) when the value does not fit.
     public func setGlobal(_ name: String, _ value: Value, readOnly: Bool = true) throws(LuaError) {
         var program = LuaProgram()
@@ -38,6 +39,9 @@ extension LuaState {
     /// Arguments arrive converted to `Value`s (a function or userdata argument is an error).
     /// The results become the function's Lua results. A Swift `throw` becomes a Lua error, which
     /// `pcall` can catch, whose message is `String(describing: error)`.
+    ///
+    /// The state keeps `function`: capture the state itself (or a chunk, which holds the state)
+    /// `unowned` or `weak` inside it, or the two keep each other alive.
     ///
     /// - Throws: `LuaError` when the path is malformed or crosses a value that is not a table.
     public func register(_ path: String, _ function: @escaping (LuaCallArguments) throws -> [Value]) throws(LuaError) {

@@ -3,10 +3,12 @@ import RunnerCore
 
 /// A sandboxed Lua 5.4 interpreter with limits.
 ///
-/// Only `base` (without `dofile`, `loadfile`, `collectgarbage`, `rawset`, `print`, `warn`;
-/// `load` accepts text only), `string` (without `dump`), `table`, `math`, `utf8` and an `os`
-/// holding just `time`, `clock` and `date` are available. Swift data is exposed with
-/// `setGlobal`, Swift functions with `register`.
+/// Only `base` (without `dofile`, `loadfile`, `collectgarbage`, `rawset`, `print`, `warn`),
+/// `string` (without `dump`), `table`, `math`, `utf8` and an `os` holding just `time`, `clock`
+/// and `date` are available. `load` accepts text only; `setmetatable` refuses `__gc` (Lua runs
+/// finalizers with hooks off, so no limit could stop them); `pcall` and `xpcall` cannot catch a
+/// limit or a cancellation. Swift data is exposed with `setGlobal`, Swift functions with
+/// `register` (and `setPrintHandler`).
 ///
 /// Not `Sendable`: a state belongs to one thread or task at a time. To stop a call from elsewhere
 /// use `canceller`. Every Lua error is raised from C; see the rule at the top of `CLua/shim.h`.
@@ -26,7 +28,7 @@ public final class LuaState {
     /// fit in `limits.memoryBytes`.
     public init(limits: LuaLimits = .default) throws(LuaError) {
         guard let control = LuaControl(memoryLimit: limits.memoryBytes), let L = runner_lua_open(control.pointer)
-        else { throw LuaError(kind: .memoryLimit, message: "cannot create a Lua state") }
+        else { throw LuaError(kind: .memoryLimit, message: "cannot create a Lua state within the memory limit") }
         self.L = L
         self.control = control
         self.limits = limits

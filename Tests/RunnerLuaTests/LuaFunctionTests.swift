@@ -40,6 +40,15 @@ struct LuaFunctionTests {
         #expect(error?.line == 2)
     }
 
+    @Test func longChunkNamesSurviveSwiftErrors() throws {
+        let state = try LuaState()
+        try state.register("deploy") { _ in throw DeployFailed() }
+        let name = "pipelines/" + String(repeating: "x", count: 70) + ".yml:12"
+        let error = failure(running: "\n\ndeploy()", in: state, chunkName: name)
+        #expect(error?.chunkName == name)
+        #expect(error?.line == 3)
+    }
+
     @Test func argumentErrors() throws {
         let state = try LuaState()
         try state.register("double") { arguments in [.int(try arguments.int(0) * 2)] }
@@ -71,15 +80,17 @@ struct LuaFunctionTests {
     @Test func swiftCanCallBackIntoLua() throws {
         let state = try LuaState()
         let inner = try state.compile("return (...) * 10", chunkName: "inner")
-        try state.register("times10") { arguments in try state.call(inner, [arguments[0]]) }
+        try state.register("times10") { [unowned inner] arguments in try inner.state.call(inner, [arguments[0]]) }
         #expect(try evaluate("return times10(4) + 1", in: state) == 41)
+        withExtendedLifetime(inner) {}
     }
 
     @Test func limitsApplyInsideCallbacks() throws {
         let state = try LuaState(limits: LuaLimits(instructions: 1_000_000))
         let spin = try state.compile("while true do end", chunkName: "spin")
-        try state.register("spin") { _ in try state.call(spin) }
+        try state.register("spin") { [unowned spin] _ in try spin.state.call(spin) }
         let error = failure(running: "pcall(spin) while true do end", in: state)
         #expect(error?.kind == .instructionLimit)
+        withExtendedLifetime(spin) {}
     }
 }

@@ -51,6 +51,16 @@ struct LuaReadOnlyTests {
         #expect(try evaluate("return {wrapped = params.hosts}", in: state) == ["wrapped": ["a", "b", "c"]])
     }
 
+    @Test func swiftFunctionsReceiveTheWrappedData() throws {
+        var received: Value = .null
+        try state.register("inspect") { arguments in
+            received = arguments[0]
+            return []
+        }
+        _ = try run("inspect(params.db)", in: state)
+        #expect(received == ["host": "db1", "port": 5432])
+    }
+
     @Test func metatablesAreLocked() throws {
         #expect(try evaluate("return getmetatable(params)", in: state) == "read-only")
         #expect(failure(running: "setmetatable(params, nil)", in: state)?.message == "cannot change a protected metatable")

@@ -15,6 +15,7 @@ struct LuaSandboxTests {
     @Test("escapes fail", arguments: [
         "os.execute('true')", "io.open('/etc/passwd')", "require('os')", "debug.sethook()",
         "dofile('/etc/passwd')", "string.dump(function() end)", "(''):dump()",
+        "load(string.dump(function() end))()", "collectgarbage('stop')", "rawset(_G, 'x', 1)",
     ])
     func escapesFail(source: String) throws {
         let error = failure(running: source)

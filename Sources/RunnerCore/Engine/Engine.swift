@@ -118,7 +118,7 @@ public final class Engine: Sendable {
             if let template = pipeline.concurrency {
                 let key = try await render(template, locals: [:], state: state, shell: false)
                 if !held.contains(key) {
-                    let holder = "run \(options.runID) of \(pipeline.name) (pid \(getpid()), since \(ISO8601DateFormatter().string(from: Date())))"
+                    let holder = "run \(options.runID) of \(pipeline.name) (pid \(getpid()), since \(Timestamp.iso8601(Date())))"
                     lock = try await RunLock.acquire(key: key, directory: lockDirectory, holder: holder, wait: !options.noWait) { current in
                         emitter.emit(.lockWaiting(key: key, holder: current))
                     }

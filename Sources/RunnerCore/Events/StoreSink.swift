@@ -25,7 +25,7 @@ public final class StoreSink: EventSink {
                     try store.insertRun(RunRecord(id: event.runID, pipeline: pipeline, file: file, params: JSON.encode(.map(params)),
                                                   trigger: trigger, startedAt: event.time,
                                                   user: ProcessInfo.processInfo.environment["USER"],
-                                                  hostname: ProcessInfo.processInfo.hostName))
+                                                  hostname: Self.hostname))
                 }
             case .stepStarted:
                 break
@@ -61,6 +61,13 @@ public final class StoreSink: EventSink {
             }
         }
     }
+
+    /// gethostname(2): Foundation's `hostName` resolves names through the network stack.
+    static let hostname: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
 
     private func log(_ event: Event, _ s: inout State) -> LogRecord {
         s.logSeq += 1
