@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Prints runner's cold-start time (a one-step pipeline) and its per-step overhead (a 100-step
-# local pipeline), each beside `bash -c true` measured in the same run. Release build.
+# local pipeline), each beside `bash -c true` measured in the same run. Release build with the
+# Swift runtime linked statically (as runner is shipped: one binary to copy to a server).
 # Usage: bench/startup.sh [rounds]   (default 30)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-30}"
-swift build -c release >/dev/null 2>&1 || swift build -c release
-bin="$PWD/.build/release/runner"
+build=(swift build -c release --static-swift-stdlib --scratch-path .build-static)
+"${build[@]}" >/dev/null 2>&1 || "${build[@]}"
+bin="$PWD/.build-static/release/runner"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export RUNNER_STATE_DIR="$work/state" NO_COLOR=1
@@ -31,7 +33,7 @@ sh_us=$(mean_us /bin/sh -c true)
 per_step_us=$(( (hundred_us - one_us) / 99 ))
 
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f ms", us / 1000 }'; }
-echo "rounds: $rounds (release build, run store in a temp dir, output json to /dev/null)"
+echo "rounds: $rounds (static release build, run store in a temp dir, output json to /dev/null)"
 echo "bash -c true:                        $(ms "$bash_us")"
 echo "runner run, one step (cold start):   $(ms "$one_us")   target < 20 ms"
 echo "runner run, 100 steps:               $(ms "$hundred_us")"

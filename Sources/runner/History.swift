@@ -4,6 +4,7 @@ import RunnerCore
 
 struct Runs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "runs",
         abstract: "List past runs, newest first.",
         discussion: "Example: runner runs --pipeline deploy --limit 5"
     )
@@ -36,6 +37,7 @@ struct Runs: AsyncParsableCommand {
 
 struct Show: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "show",
         abstract: "Show one run: params, steps, durations, outputs; --log for its full log.",
         discussion: """
             The run id may be shortened to any unique prefix, or be `last`.

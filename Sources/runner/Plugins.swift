@@ -3,6 +3,7 @@ import RunnerCore
 
 struct Plugins: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "plugins",
         abstract: "List plugins and their parameters.",
         discussion: """
             Examples:

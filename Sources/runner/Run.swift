@@ -4,6 +4,7 @@ import RunnerCore
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Run a pipeline.",
         discussion: """
             Examples:

@@ -4,6 +4,7 @@ import RunnerCore
 
 struct Validate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "validate",
         abstract: "Check pipelines without running anything.",
         discussion: """
             Parses each file, checks it against the pipeline schema and every plugin's parameters, compiles
@@ -54,6 +55,7 @@ struct Validate: AsyncParsableCommand {
 
 struct Plan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "plan",
         abstract: "Show what a run would do: params, vars, steps and the hosts each touches. Runs nothing.",
         discussion: """
             Example:
@@ -83,6 +85,7 @@ struct Plan: AsyncParsableCommand {
 
 struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "List the pipelines in a directory (default ./pipelines) with their params."
     )
 
@@ -117,6 +120,7 @@ struct List: AsyncParsableCommand {
 
 struct Schema: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "schema",
         abstract: "Print the JSON Schema of the pipeline format (for editors: yaml-language-server).",
         discussion: "Example: runner schema > .vscode/runner.schema.json"
     )

@@ -126,3 +126,51 @@ public struct LogRecord: Codable, Sendable, Hashable, FetchableRecord, Persistab
         self.message = message
     }
 }
+
+// Explicit column encoding: GRDB's Codable path goes through dynamic casts that cost
+// milliseconds on the first insert of a process, and every `runner run` is a first insert.
+extension RunRecord {
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = id
+        container["pipeline"] = pipeline
+        container["file"] = file
+        container["params"] = params
+        container["trigger"] = trigger
+        container["status"] = status
+        container["startedAt"] = startedAt
+        container["finishedAt"] = finishedAt
+        container["error"] = error
+        container["user"] = user
+        container["hostname"] = hostname
+    }
+}
+
+extension StepRecord {
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["runID"] = runID
+        container["seq"] = seq
+        container["stepID"] = stepID
+        container["name"] = name
+        container["host"] = host
+        container["status"] = status
+        container["startedAt"] = startedAt
+        container["finishedAt"] = finishedAt
+        container["attempts"] = attempts
+        container["exitCode"] = exitCode
+        container["outputs"] = outputs
+        container["error"] = error
+    }
+}
+
+extension LogRecord {
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["runID"] = runID
+        container["seq"] = seq
+        container["ts"] = ts
+        container["level"] = level
+        container["step"] = step
+        container["host"] = host
+        container["stream"] = stream
+        container["message"] = message
+    }
+}
