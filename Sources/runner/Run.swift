@@ -37,11 +37,9 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let toolbox = try Toolbox()
-        let pipeline = try toolbox.load(self.pipeline, inventory: inventory)
-        let resolved = try ParamResolver.resolve(try Toolbox.parseAssignments(params), for: pipeline)
+        let (pipeline, resolved) = try toolbox.load(self.pipeline, params: params, inventory: inventory)
         if dryRun {
-            let plan = await Planner(engine: toolbox.engine(), pipeline: pipeline, params: resolved).plan()
-            FileOutput.stdout.write(plan.text())
+            FileOutput.stdout.write(await toolbox.plan(pipeline, params: resolved))
             return
         }
         let store = try toolbox.openStore()

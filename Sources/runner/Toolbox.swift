@@ -32,6 +32,16 @@ struct Toolbox {
         try loader(inventory: inventory).load(path: try locate(reference))
     }
 
+    /// The pipeline and its params checked, or exit 2 naming the problem.
+    func load(_ reference: String, params: [String], inventory: String?) throws -> (Pipeline, [String: Value]) {
+        let pipeline = try load(reference, inventory: inventory)
+        return (pipeline, try ParamResolver.resolve(try Toolbox.parseAssignments(params), for: pipeline))
+    }
+
+    func plan(_ pipeline: Pipeline, params: [String: Value]) async -> String {
+        await Planner(engine: engine(), pipeline: pipeline, params: params).plan().text()
+    }
+
     func openStore() throws -> RunStore {
         do { return try RunStore(directory: stateDirectory) } catch {
             throw InvalidInput("\(error) (set RUNNER_STATE_DIR to use another directory)")

@@ -76,10 +76,8 @@ struct Plan: AsyncParsableCommand {
 
     func run() async throws {
         let toolbox = try Toolbox()
-        let pipeline = try toolbox.load(self.pipeline, inventory: inventory)
-        let resolved = try ParamResolver.resolve(try Toolbox.parseAssignments(params), for: pipeline)
-        let plan = await Planner(engine: toolbox.engine(), pipeline: pipeline, params: resolved).plan()
-        FileOutput.stdout.write(plan.text())
+        let (pipeline, resolved) = try toolbox.load(self.pipeline, params: params, inventory: inventory)
+        FileOutput.stdout.write(await toolbox.plan(pipeline, params: resolved))
     }
 }
 

@@ -69,4 +69,11 @@ import Testing
             }
         }
     }
+
+    /// docs/plugins.md is what `runner plugins --markdown` prints: regenerate it when a schema changes.
+    @Test func pluginReferenceIsCurrent() throws {
+        let committed = try String(contentsOfFile: Self.root + "/docs/plugins.md", encoding: .utf8)
+        let plugins = Harness.plugins.names.compactMap { Harness.plugins[$0] }
+        #expect(committed == PluginDocs.markdown(plugins), "run: runner plugins --markdown > docs/plugins.md")
+    }
 }

@@ -89,14 +89,7 @@ public final class Engine: Sendable {
 
         let runtime: any ScriptRuntime
         do {
-            runtime = try scripting.makeRuntime(masker: emitter.masker)
-            try await runtime.set(["params"], .map(params))
-            try await runtime.set(["run"], .map(["id": .string(options.runID), "pipeline": .string(pipeline.name),
-                                                 "trigger": .string(options.trigger), "status": "success"]))
-            try await runtime.set(["steps"], .map([:]))
-            try await runtime.set(["vars"], .map([:]))
-            try await runtime.set(["secrets"], .map([:]))
-            for (key, value) in options.context { try await runtime.set([key], value) }
+            runtime = try await makeRuntime(pipeline, params: params, options: options, masker: emitter.masker)
         } catch {
             return finish(.failed, "cannot start the expression engine: \(error)")
         }
@@ -170,6 +163,17 @@ public final class Engine: Sendable {
         if status == .failed, error == nil { error = "a step failed" }
         if status == .cancelled { error = "cancelled" }
         return finish(status, error, counts: runState.counts)
+    }
+
+    /// A script runtime with the run's read-only environment in place (steps, vars and secrets empty).
+    func makeRuntime(_ pipeline: Pipeline, params: [String: Value], options: Options, masker: SecretMasker) async throws -> any ScriptRuntime {
+        let runtime = try scripting.makeRuntime(masker: masker)
+        try await runtime.set(["params"], .map(params))
+        try await runtime.set(["run"], .map(["id": .string(options.runID), "pipeline": .string(pipeline.name),
+                                             "trigger": .string(options.trigger), "status": "success"]))
+        for name in ["steps", "vars", "secrets", "env"] { try await runtime.set([name], .map([:])) }
+        for (key, value) in options.context { try await runtime.set([key], value) }
+        return runtime
     }
 
     private func loadSecrets(_ pipeline: Pipeline, state: RunState) async throws {

@@ -59,13 +59,7 @@ public struct Planner: Sendable {
         for spec in pipeline.params where spec.secret { if let v = params[spec.name] { masker.add(v.interpolated) } }
         var vars: [(String, String)] = []
         var state: RunState?
-        if let runtime = try? engine.scripting.makeRuntime(masker: masker) {
-            try? await runtime.set(["params"], .map(params))
-            try? await runtime.set(["run"], .map(["id": "plan", "pipeline": .string(pipeline.name), "trigger": "plan", "status": "success"]))
-            try? await runtime.set(["steps"], .map([:]))
-            try? await runtime.set(["secrets"], .map([:]))
-            try? await runtime.set(["env"], .map([:]))
-            try? await runtime.set(["vars"], .map([:]))
+        if let runtime = try? await engine.makeRuntime(pipeline, params: params, options: .init(runID: "plan", trigger: "plan"), masker: masker) {
             let emitter = EventEmitter(runID: "plan", masker: masker, sinks: [])
             let s = RunState(runID: "plan", pipeline: pipeline, runtime: runtime, emitter: emitter, depth: 0, heldLocks: [])
             for (name, value) in pipeline.vars {
