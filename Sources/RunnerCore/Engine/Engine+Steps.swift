@@ -38,7 +38,7 @@ extension Engine {
         if let id = step.id {
             try? await state.runtime.set(["steps", id], .map(["status": .string(status.rawValue), "outputs": .map(outputs)]))
         }
-        if status.isFailure && !step.continueOnError { await markFailed(state) }
+        if status.isFailure && !step.continueOnError { await markFailed(state, step: step) }
         return status
     }
 
@@ -92,14 +92,14 @@ extension Engine {
         if let id = step.id {
             try? await state.runtime.set(["steps", id], .map(["status": "failed", "outputs": .map([:])]))
         }
-        if !step.continueOnError { await markFailed(state) }
+        if !step.continueOnError { await markFailed(state, step: step) }
         return .failed
     }
 
     /// Later `if: success()` sees the failure; steps without `if` are skipped.
-    private func markFailed(_ state: RunState) async {
+    private func markFailed(_ state: RunState, step: Step) async {
         guard !state.failed else { return }
-        state.markFailed()
+        state.markFailed(step: step.displayName)
         try? await state.runtime.set(["run", "status"], "failure")
     }
 

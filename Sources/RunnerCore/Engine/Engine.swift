@@ -160,7 +160,9 @@ public final class Engine: Sendable {
         }
 
         let status: RunStatus = cancelled ? .cancelled : (failedBeforeCleanup || runState.failed) ? .failed : .succeeded
-        if status == .failed, error == nil { error = "a step failed" }
+        if status == .failed, error == nil {
+            error = runState.firstFailedStep.map { "step '\($0)' failed" } ?? "a step failed"
+        }
         if status == .cancelled { error = "cancelled" }
         return finish(status, error, counts: runState.counts)
     }

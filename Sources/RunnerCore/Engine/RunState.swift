@@ -13,6 +13,7 @@ final class RunState: Sendable {
 
     private struct Mutable {
         var failed = false
+        var firstFailedStep: String?
         var counts = StepCounts()
         var targets: [String: any Target] = [:]
     }
@@ -28,7 +29,15 @@ final class RunState: Sendable {
     }
 
     var failed: Bool { state.withLock { $0.failed } }
-    func markFailed() { state.withLock { $0.failed = true } }
+    /// Marks the run failed; the first failed step is named in the run's error.
+    func markFailed(step: String? = nil) {
+        state.withLock { s in
+            s.failed = true
+            if s.firstFailedStep == nil { s.firstFailedStep = step }
+        }
+    }
+
+    var firstFailedStep: String? { state.withLock { $0.firstFailedStep } }
 
     var counts: StepCounts { state.withLock { $0.counts } }
     func count(_ status: StepStatus) { state.withLock { $0.counts.add(status) } }
