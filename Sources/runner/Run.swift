@@ -12,8 +12,11 @@ struct Run: AsyncParsableCommand {
               runner run pipelines/backup.yml --output json
               runner run deploy app=phone ref=v1.2.0 --dry-run
 
-            The file is validated first; any problem is reported with file:line:column and nothing runs (exit 2).
-            Ctrl-C (or SIGTERM) cancels running steps, runs `finally`, and exits 130; a second Ctrl-C exits at once.
+            The file is validated first; any problem is reported with file:line:column and nothing \
+            runs (exit 2).
+
+            Ctrl-C (or SIGTERM) cancels running steps, runs `finally`, and exits 130; a second \
+            Ctrl-C exits at once.
             """
     )
 

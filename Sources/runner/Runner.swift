@@ -10,10 +10,12 @@ struct Runner: AsyncParsableCommand {
         commandName: "runner",
         abstract: "Run YAML automation pipelines: deploys, backups, rollbacks.",
         discussion: """
-            Pipelines are YAML files (see docs/pipelines.md). A name such as `deploy` is looked up as
+            Pipelines are YAML files (see docs/pipelines.md). A name such as `deploy` is looked up as \
             ./deploy.yml, then pipelines/deploy.yml.
 
-            Exit codes: 0 success, 1 the pipeline ran and failed, 2 invalid input (nothing ran), 130 cancelled.
+            Exit codes: 0 success, 1 the pipeline ran and failed, 2 invalid input (nothing ran), \
+            130 cancelled.
+
             Run history lives in $RUNNER_STATE_DIR (default ~/.local/state/runner).
             """,
         version: version,
