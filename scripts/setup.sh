@@ -8,6 +8,8 @@ packages=(
   liblua5.4-dev libyaml-dev libssh-dev   # linked by runner (Lua 5.4, LibYAML, libssh)
   libsqlite3-dev pkg-config              # run store (GRDB), C library discovery
   util-linux procps                      # flock(1) and pkill(1), used by the lock tests
+  curl                                   # runner.http.request runs curl on the target
+  python3                                # the tests' local HTTP server (Tests/Support)
   hyperfine                              # bench/
 )
 missing=()

@@ -127,6 +127,8 @@ actor LuaRuntime: ScriptRuntime {
         }
     }
 
+    func snapshot() -> [String: Value] { globals }
+
     nonisolated func runStep(code: String, at location: SourceLocation, locals: [String: Value], context: StepContext) async throws -> StepResult {
         let environment = await globals.merging(locals) { _, local in local }
         return try await LuaStep(code: code, location: location, environment: environment, limits: stepLimits, context: context).run()

@@ -8,11 +8,29 @@ import Synchronization
 /// thread of the cooperative pool, so blocking it is harmless. Cancelling the step's task cancels
 /// the command in flight and stops the Lua code at its next instruction-hook check.
 struct LuaStep: Sendable {
-    let code: String
-    let location: SourceLocation
+    /// What the state runs.
+    enum Body: Sendable {
+        /// A `lua:` step's code, written at `location` in the pipeline.
+        case chunk(code: String, location: SourceLocation)
+        /// A Lua plugin's `run(with, ctx)`.
+        case plugin(LuaPlugin, with: [String: Value])
+    }
+
+    let body: Body
     let environment: [String: Value]
     let limits: LuaLimits
     let context: StepContext
+
+    init(code: String, location: SourceLocation, environment: [String: Value], limits: LuaLimits, context: StepContext) {
+        self.init(body: .chunk(code: code, location: location), environment: environment, limits: limits, context: context)
+    }
+
+    init(body: Body, environment: [String: Value], limits: LuaLimits, context: StepContext) {
+        self.body = body
+        self.environment = environment
+        self.limits = limits
+        self.context = context
+    }
 
     /// Shared between the Lua thread and the cancellation handler.
     final class Control: Sendable {
@@ -92,52 +110,55 @@ struct LuaStep: Sendable {
             try LuaRuntime.installHelpers(in: state)
             for (name, value) in environment { try state.setGlobal(name, value) }
             try install(in: state, control: control)
-            let chunk = try state.compile(code, chunkName: location.description)
-            results = try state.call(chunk)
+            switch body {
+            case .chunk(let code, let location):
+                results = try state.call(try state.compile(code, chunkName: location.description))
+            case .plugin(let plugin, let with):
+                let ctx: Value = .map([
+                    "step": .string(context.step.name), "host": context.step.host.map(Value.string) ?? .null,
+                    "run_id": .string(context.runID), "dir": .string(context.pipelineDirectory),
+                ])
+                let call = try state.compile(LuaPlugin.runWrapper, chunkName: "runner plugin call")
+                results = try state.call(call, [.string(plugin.code), .string(plugin.path), .map(with), ctx])
+            }
         } catch {
             if control.isCancelled || error.kind == .cancelled { throw CancellationError() }
-            let at = LuaRuntime.location(of: error, chunkStart: location)
-            var frames = error.traceback.filter { !$0.contains("[C]") && !$0.contains("runner prelude") }
-            if frames.count > 5 { frames = Array(frames.prefix(5)) }
-            throw ScriptError(LuaRuntime.explain(error), at: at, traceback: frames)
+            throw scriptError(error)
         }
+        let what = if case .plugin(let plugin, _) = body { "plugin '\(plugin.name)'" } else { "a lua step" }
         switch results.first ?? .null {
         case .null: return StepResult()
         case .map(var outputs):
             let changed = outputs.removeValue(forKey: "changed")?.boolValue ?? false
             return StepResult(outputs: outputs, changed: changed)
         case let other:
-            throw ScriptError("a lua step returns a table of outputs (or nothing), not a \(other.typeName)", at: location)
+            throw ScriptError("\(what) returns a table of outputs (or nothing), not a \(other.typeName)", at: origin)
         }
     }
 
-    /// The `runner` module.
-    private func install(in state: LuaState, control: Control) throws(LuaError) {
-        let context = self.context
-        try state.setGlobal("runner", .map([:]))
-        try state.register("runner.log") { args in
-            context.log(args.values.map(\.interpolated).joined(separator: " "))
-            return []
+    /// Where the code came from: the pipeline position of a `lua:` step, line 1 of a plugin file.
+    private var origin: SourceLocation {
+        switch body {
+        case .chunk(_, let location): location
+        case .plugin(let plugin, _): SourceLocation(file: plugin.path, line: 1, column: 1)
         }
-        try state.register("runner.warn") { args in
-            context.log(args.values.map(\.interpolated).joined(separator: " "), level: .warn)
-            return []
+    }
+
+    /// The error at its position in the pipeline or the plugin file, with a short traceback of
+    /// the user's own frames.
+    private func scriptError(_ error: LuaError) -> ScriptError {
+        switch body {
+        case .chunk(_, let location):
+            var frames = error.traceback.filter { !$0.contains("[C]") && !$0.contains("runner prelude") }
+            if frames.count > 5 { frames = Array(frames.prefix(5)) }
+            return ScriptError(LuaRuntime.explain(error), at: LuaRuntime.location(of: error, chunkStart: location), traceback: frames)
+        case .plugin(let plugin, _):
+            let (message, line) = LuaPlugin.position(in: error, path: plugin.path)
+            var frames = error.traceback.filter { $0.hasPrefix(plugin.path + ":") }
+            if frames.count > 5 { frames = Array(frames.prefix(5)) }
+            let text = error.kind == .runtime || error.kind == .syntax ? message : LuaRuntime.explain(error)
+            return ScriptError(text, at: SourceLocation(file: plugin.path, line: line ?? 1, column: 1), traceback: frames)
         }
-        try state.register("runner.fail") { args in
-            throw LuaStepFailure(message: args.values.isEmpty ? "failed" : args[0].interpolated)
-        }
-        try state.register("runner.sh") { args in
-            let command = try args.string(0)
-            let result = try control.block { try await context.run(.shell(command)) }
-            guard result.exitCode == 0 else {
-                let how = result.signal.map { "killed by signal \($0)" } ?? "exit code \(result.exitCode ?? -1)"
-                let tail = result.stderr.split(separator: "\n").suffix(5).joined(separator: "\n")
-                throw LuaStepFailure(message: "command failed (\(how))" + (tail.isEmpty ? "" : ": \(tail)"))
-            }
-            return [.string(result.stdout)]
-        }
-        try state.register("runner.json.encode") { args in [.string(JSON.encode(args[0]))] }
-        try state.register("runner.json.decode") { args in [try JSON.decode(try args.string(0))] }
     }
 }
 

@@ -6,6 +6,9 @@ struct Plugins: AsyncParsableCommand {
         commandName: "plugins",
         abstract: "List plugins and their parameters.",
         discussion: """
+            Lua plugins are found in plugins/ beside the pipeline directory (./pipelines/../plugins),
+            in ./pipelines/plugins, and in each directory of RUNNER_PLUGIN_PATH (colon-separated).
+
             Examples:
               runner plugins              every plugin, one line each
               runner plugins pipeline     one plugin's parameters and outputs
@@ -20,7 +23,7 @@ struct Plugins: AsyncParsableCommand {
     var markdown = false
 
     func run() async throws {
-        let toolbox = try Toolbox()
+        let toolbox = try Toolbox(pipelineDirectory: "pipelines")
         var plugins = toolbox.plugins.names.compactMap { toolbox.plugins[$0] }
         if let name {
             guard let plugin = toolbox.plugins[name] else {

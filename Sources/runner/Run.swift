@@ -39,8 +39,8 @@ struct Run: AsyncParsableCommand {
     var noWait = false
 
     func run() async throws {
-        let toolbox = try Toolbox()
-        let (pipeline, resolved) = try toolbox.load(self.pipeline, params: params, inventory: inventory)
+        let (toolbox, path) = try Toolbox.locating(self.pipeline)
+        let (pipeline, resolved) = try toolbox.load(path: path, params: params, inventory: inventory)
         if dryRun {
             FileOutput.stdout.write(await toolbox.plan(pipeline, params: resolved))
             return

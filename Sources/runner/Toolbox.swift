@@ -8,9 +8,20 @@ struct Toolbox {
     let plugins: PluginRegistry
     let scripting: LuaScripting
 
-    init() throws {
-        plugins = try PluginRegistry(BuiltinPlugins.all)
+    /// Built-in plugins plus the Lua plugins found for a pipeline in `pipelineDirectory`
+    /// (or in ./plugins and `RUNNER_PLUGIN_PATH` when there is none).
+    init(pipelineDirectory: String? = nil) throws {
+        var registry = try PluginRegistry(BuiltinPlugins.all)
+        let directories = LuaPluginLoader.directories(pipelineDirectory: pipelineDirectory, environment: environment)
+        for plugin in try LuaPluginLoader.discover(in: directories) { try registry.register(plugin) }
+        plugins = registry
         scripting = LuaScripting()
+    }
+
+    /// The toolbox for the pipeline `reference` names (with the plugins beside it), and its path.
+    static func locating(_ reference: String) throws -> (Toolbox, String) {
+        let path = try locate(reference)
+        return (try Toolbox(pipelineDirectory: Paths.directory(of: path)), path)
     }
 
     func loader(inventory: String? = nil) -> PipelineLoader {
@@ -20,7 +31,7 @@ struct Toolbox {
     var stateDirectory: String { RunStore.defaultDirectory(environment: environment) }
 
     /// Finds a pipeline by path or name (`deploy` → `pipelines/deploy.yml`), or fails with exit 2.
-    func locate(_ reference: String) throws -> String {
+    static func locate(_ reference: String) throws -> String {
         guard let path = PipelineLocator.locate(reference) else {
             let looked = PipelineLocator.candidates(reference, relativeTo: ".").joined(separator: ", ")
             throw InvalidInput("no pipeline '\(reference)' (looked for \(looked))")
@@ -28,13 +39,9 @@ struct Toolbox {
         return path
     }
 
-    func load(_ reference: String, inventory: String? = nil) throws -> Pipeline {
-        try loader(inventory: inventory).load(path: try locate(reference))
-    }
-
     /// The pipeline and its params checked, or exit 2 naming the problem.
-    func load(_ reference: String, params: [String], inventory: String?) throws -> (Pipeline, [String: Value]) {
-        let pipeline = try load(reference, inventory: inventory)
+    func load(path: String, params: [String], inventory: String?) throws -> (Pipeline, [String: Value]) {
+        let pipeline = try loader(inventory: inventory).load(path: path)
         return (pipeline, try ParamResolver.resolve(try Toolbox.parseAssignments(params), for: pipeline))
     }
 

@@ -24,7 +24,6 @@ struct Validate: AsyncParsableCommand {
     var inventory: String?
 
     func run() async throws {
-        let toolbox = try Toolbox()
         var files: [String] = []
         for path in paths {
             var isDir: ObjCBool = false
@@ -33,16 +32,17 @@ struct Validate: AsyncParsableCommand {
                 files += names.filter { ($0.hasSuffix(".yml") || $0.hasSuffix(".yaml")) && !$0.hasPrefix("inventory.") }
                     .sorted().map { path.hasSuffix("/") ? path + $0 : path + "/" + $0 }
             } else {
-                files.append(try toolbox.locate(path))
+                files.append(try Toolbox.locate(path))
             }
         }
         var problems: [Diagnostic] = []
         for file in files {
             do {
+                let toolbox = try Toolbox(pipelineDirectory: Paths.directory(of: file))
                 _ = try toolbox.loader(inventory: inventory).load(path: file)
                 FileOutput.stdout.write("ok  \(file)\n")
-            } catch {
-                problems += error.diagnostics
+            } catch let invalid as InvalidInput {
+                problems += invalid.diagnostics
             }
         }
         if !problems.isEmpty {
@@ -75,8 +75,8 @@ struct Plan: AsyncParsableCommand {
     var inventory: String?
 
     func run() async throws {
-        let toolbox = try Toolbox()
-        let (pipeline, resolved) = try toolbox.load(self.pipeline, params: params, inventory: inventory)
+        let (toolbox, path) = try Toolbox.locating(self.pipeline)
+        let (pipeline, resolved) = try toolbox.load(path: path, params: params, inventory: inventory)
         FileOutput.stdout.write(await toolbox.plan(pipeline, params: resolved))
     }
 }
@@ -91,7 +91,7 @@ struct List: AsyncParsableCommand {
     var directory: String = "pipelines"
 
     func run() async throws {
-        let toolbox = try Toolbox()
+        let toolbox = try Toolbox(pipelineDirectory: directory)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
             throw InvalidInput("\(directory): no such directory")
         }
@@ -124,7 +124,7 @@ struct Schema: AsyncParsableCommand {
     )
 
     func run() async throws {
-        let toolbox = try Toolbox()
+        let toolbox = try Toolbox(pipelineDirectory: "pipelines")
         FileOutput.stdout.write(PipelineSchema.jsonSchema(plugins: toolbox.plugins) + "\n")
     }
 }

@@ -80,9 +80,10 @@ enum Harness {
     }
 
     static func run(_ yaml: String, params: [String: Value] = [:], plugins extra: [any StepPlugin] = [],
-                    dir: TempDir = TempDir(), noWait: Bool = false, stepTimeout: Duration = .seconds(60)) async throws -> Result {
+                    dir: TempDir = TempDir(), noWait: Bool = false, stepTimeout: Duration = .seconds(60),
+                    luaPluginDirectories: [String] = []) async throws -> Result {
         let path = dir.write("pipeline.yml", yaml)
-        let loader = loader(extra)
+        let loader = loader(extra + (try LuaPluginLoader.discover(in: luaPluginDirectories)))
         let pipeline = try loader.load(path: path)
         let resolved = try ParamResolver.resolve(params, for: pipeline)
         let engine = Engine(plugins: loader.plugins, scripting: LuaScripting(), lockDirectory: dir.path + "/locks",

@@ -230,7 +230,8 @@ extension Engine {
             locals["env"] = .map(environment.mapValues(Value.string))
             let cwd = try await step.cwd.asyncMap { try await self.render($0, locals: locals, state: state, shell: false) }
             let target = try await target(named: instance.host ?? "local", run: state)
-            let context = makeContext(target: target, step: ref, environment: environment, workingDirectory: cwd, state: state)
+            let context = makeContext(target: target, step: ref, environment: environment, workingDirectory: cwd,
+                                      state: state, locals: locals)
             switch step.body {
             case .run(let template):
                 let script = try await render(template, locals: locals, state: state, shell: true)

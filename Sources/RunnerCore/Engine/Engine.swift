@@ -206,10 +206,10 @@ public final class Engine: Sendable {
     }
 
     func makeContext(target: any Target, step: StepRef, environment: [String: String], workingDirectory: String?,
-                     state: RunState) -> StepContext {
+                     state: RunState, locals: [String: Value] = [:]) -> StepContext {
         StepContext(target: target, step: step, runID: state.runID, environment: environment,
                     workingDirectory: workingDirectory, pipelineDirectory: state.pipeline.directory,
-                    emitter: state.emitter, engine: self, run: state)
+                    emitter: state.emitter, engine: self, run: state, locals: locals)
     }
 
     /// A target by inventory name (`local` is this machine), created once per run.

@@ -13,6 +13,9 @@ public protocol ScriptRuntime: Sendable {
     /// Evaluates one expression; `locals` (`item`, `host`, `env`) are visible for this evaluation only.
     func evaluate(_ expression: Expression, locals: [String: Value]) async throws -> Value
 
+    /// The environment as it stands (what `set` has built).
+    func snapshot() async -> [String: Value]
+
     /// Runs the code of a `lua:` step with the `runner` module; returns its outputs.
     func runStep(code: String, at location: SourceLocation, locals: [String: Value], context: StepContext) async throws -> StepResult
 }
@@ -31,6 +34,8 @@ public struct ScriptError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        (location.map { "\($0): " } ?? "") + message
+        let head = (location.map { "\($0): " } ?? "") + message
+        guard !traceback.isEmpty else { return head }
+        return head + "\ntraceback:\n" + traceback.map { "  \($0)" }.joined(separator: "\n")
     }
 }

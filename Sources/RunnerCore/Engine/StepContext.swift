@@ -1,7 +1,7 @@
 /// What a plugin or a Lua step gets besides its parameters: where to run, how to log, the run around it.
 public struct StepContext: Sendable {
     /// Where the step runs (local, or the host in `on:`).
-    public let target: any Target
+    public private(set) var target: any Target
     public let step: StepRef
     public let runID: String
     /// The step's rendered `env:` (pipeline env included) for commands it runs.
@@ -12,6 +12,13 @@ public struct StepContext: Sendable {
     let emitter: EventEmitter
     let engine: Engine
     let run: RunState
+    let locals: [String: Value]
+
+    /// The run's read-only expression environment (`params`, `vars`, `secrets`, `steps`, `run`,
+    /// and this step's `item`, `host` and `env`), for plugins that evaluate user code.
+    public func scope() async -> [String: Value] {
+        (await run.runtime.snapshot()).merging(locals) { _, local in local }
+    }
 
     /// Logs a message for this step (masked).
     public func log(_ message: String, level: LogLevel = .info) {
@@ -40,6 +47,26 @@ public struct StepContext: Sendable {
     /// The target for another host of the inventory (`local` for this machine).
     public func target(for host: String) async throws -> any Target {
         try await engine.target(named: host, run: run)
+    }
+
+    /// Runs a plugin (Swift or Lua) by name with this step's target and context; the parameters
+    /// are checked against its schema first.
+    public func runPlugin(_ name: String, _ params: [String: Value]) async throws -> StepResult {
+        guard let plugin = engine.plugins[name] else {
+            throw StepFailure("unknown plugin '\(name)'\(Suggestion.hint(for: name, in: engine.plugins.names))")
+        }
+        for spec in plugin.parameters where spec.secret {
+            if let v = params[spec.name] { registerSecret(v.interpolated) }
+        }
+        return try await plugin.run(try engine.plugins.bind(params, for: plugin), context: self)
+    }
+
+    /// This context with another target (for `on =` options of Lua functions).
+    public func on(_ host: String?) async throws -> StepContext {
+        guard let host else { return self }
+        var copy = self
+        copy.target = try await target(for: host)
+        return copy
     }
 
     /// Runs another pipeline (by name or path, relative to this one) and returns its result.

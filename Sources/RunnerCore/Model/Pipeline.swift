@@ -20,11 +20,7 @@ public struct Pipeline: Sendable {
     public var location: SourceLocation
 
     /// The directory holding the pipeline file (for relative paths, plugins and inventory).
-    public var directory: String {
-        guard let slash = file.lastIndex(of: "/") else { return "." }
-        let dir = String(file[..<slash])
-        return dir.isEmpty ? "/" : dir
-    }
+    public var directory: String { Paths.directory(of: file) }
 
     /// Every step, nested ones included, in file order.
     public var allSteps: [Step] {

@@ -54,7 +54,7 @@ public struct PipelineLoader: Sendable {
 
     private func read(_ root: YAMLNode, file: String, reader r: inout YAMLReader) -> Pipeline? {
         guard let entries = r.mapping(root, what: "the pipeline", known: Self.topLevelKeys) else { return nil }
-        let base = (file as NSString).lastPathComponent
+        let base = Paths.fileName(of: file)
         var pipeline = Pipeline(
             name: base.hasSuffix(".yml") || base.hasSuffix(".yaml") ? String(base.prefix(upTo: base.lastIndex(of: ".")!)) : base,
             description: nil, file: file, params: [], inventoryPath: nil, inventory: Inventory(), vars: [], secrets: [],

@@ -93,15 +93,23 @@ extension ProcessRunner {
         #endif
         var pid: pid_t = 0
         let started = ContinuousClock.now
-        let rc = withExtendedLifetime((argv, environment)) {
-            #if canImport(Darwin)
-            let env = environment.base
-            #else
-            let env = environment?.base ?? environ
-            #endif
-            return searchPath
-                ? posix_spawnp(&pid, program, &actions, &attributes, argv.base, env)
-                : posix_spawn(&pid, program, &actions, &attributes, argv.base, env)
+        // ETXTBSY: a file just written (a script, an uploaded tool) is still open for writing in a
+        // child that another thread forked meanwhile, until that child execs. It passes in
+        // microseconds, so retry briefly instead of failing the step.
+        var rc: Int32 = 0
+        for attempt in 0..<20 {
+            rc = withExtendedLifetime((argv, environment)) {
+                #if canImport(Darwin)
+                let env = environment.base
+                #else
+                let env = environment?.base ?? environ
+                #endif
+                return searchPath
+                    ? posix_spawnp(&pid, program, &actions, &attributes, argv.base, env)
+                    : posix_spawn(&pid, program, &actions, &attributes, argv.base, env)
+            }
+            guard rc == ETXTBSY else { break }
+            usleep(useconds_t(1000 << min(attempt, 5)))
         }
         guard rc == 0 else {
             let place = command.workingDirectory.map { " in '\($0)'" } ?? ""
