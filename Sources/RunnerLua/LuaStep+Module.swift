@@ -43,6 +43,8 @@ extension LuaStep {
             return [.map(out)]
         }
 
+        try state.register("runner.quote") { args in [.string(ShellQuote.quote(args[0].interpolated))] }
+
         // Plugins.
         try state.register("runner.step") { args in
             let name = try args.string(0)

@@ -1,5 +1,6 @@
 import Foundation
 import RunnerCore
+import RunnerLua
 import Testing
 
 /// Every file in pipelines/ and every example in docs/ is loaded and validated.
@@ -48,16 +49,32 @@ import Testing
         _ = try Harness.loader().load(path: path)
     }
 
+    /// Lua plugins written in the docs (```lua plugin blocks), as files in `dir`/plugins.
+    static func docPlugins(in file: String, dir: TempDir) -> [String] {
+        blocks(in: file).filter { $0.info == "lua plugin" }.map { block in
+            let name = block.text.firstMatch(of: /name = "([a-z_]+)"/)?.1 ?? "unnamed"
+            return dir.write("plugins/\(name).lua", block.text)
+        }
+    }
+
     @Test(arguments: docFiles)
-    func docExamplesValidate(_ file: String) throws {
+    func docExamplesValidate(_ file: String) async throws {
+        let pluginsDir = TempDir()
+        _ = Self.docPlugins(in: file, dir: pluginsDir)
+        let luaPlugins = try LuaPluginLoader.discover(in: [Self.root + "/plugins", pluginsDir.path + "/plugins"])
         for block in Self.blocks(in: file) {
             let dir = TempDir()
             let where_ = "\(file):\(block.line)"
             switch block.info {
-            case "yaml":
+            case "yaml", "yaml run":
                 let path = dir.write("example.yml", block.text)
-                do { _ = try Harness.loader().load(path: path) } catch {
+                do { _ = try Harness.loader(luaPlugins).load(path: path) } catch {
                     Issue.record("\(where_): \(error.description)")
+                    continue
+                }
+                if block.info == "yaml run" {
+                    let result = try await Harness.run(block.text, dir: dir, luaPluginDirectories: [Self.root + "/plugins", pluginsDir.path + "/plugins"])
+                    #expect(result.outcome.status == .succeeded, "\(where_): \(result.sink.transcript)")
                 }
             case "yaml inventory":
                 let path = dir.write("inventory.yml", block.text)
@@ -73,7 +90,9 @@ import Testing
     /// docs/plugins.md is what `runner plugins --markdown` prints: regenerate it when a schema changes.
     @Test func pluginReferenceIsCurrent() throws {
         let committed = try String(contentsOfFile: Self.root + "/docs/plugins.md", encoding: .utf8)
-        let plugins = Harness.plugins.names.compactMap { Harness.plugins[$0] }
+        var registry = Harness.plugins
+        for plugin in try LuaPluginLoader.discover(in: [Self.root + "/plugins"]) { try registry.register(plugin) }
+        let plugins = registry.names.compactMap { registry[$0] }
         #expect(committed == PluginDocs.markdown(plugins), "run: runner plugins --markdown > docs/plugins.md")
     }
 }

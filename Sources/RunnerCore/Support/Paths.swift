@@ -20,6 +20,7 @@ public enum Paths {
 
     /// `dir` + `/` + `name`, without doubling slashes.
     public static func join(_ dir: String, _ name: String) -> String {
-        dir.hasSuffix("/") ? dir + name : dir + "/" + name
+        if dir == "." { return name }
+        return dir.hasSuffix("/") ? dir + name : dir + "/" + name
     }
 }
