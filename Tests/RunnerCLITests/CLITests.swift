@@ -250,3 +250,37 @@ struct CLI {
         #expect(r.stdout.contains("app (string, required): app name"))
     }
 }
+
+@Suite(.serialized) struct CLIPluginTests {
+    @Test func luaPluginsAreListedAndValidated() throws {
+        let cli = CLI()
+        cli.write("plugins/greet.lua", """
+            return {
+              name = "greet",
+              description = "Say hello",
+              params = { who = { type = "string", required = true, doc = "Whom" } },
+              run = function(with, ctx) runner.log("hello " .. with.who) return { said = with.who } end,
+            }
+            """)
+        cli.write("pipelines/hi.yml", "steps:\n  - uses: greet\n    with: { who: team }\n")
+        cli.write("pipelines/typo.yml", "steps:\n  - uses: greet\n    with: { whom: team }\n")
+        let list = try cli.run("plugins")
+        #expect(list.stdout.contains("greet     Say hello") || list.stdout.contains("greet"), "\(list.stdout)")
+        let ran = try cli.run("run", "hi")
+        #expect(ran.status == 0, "\(ran.stderr)")
+        #expect(ran.stdout.contains("hello team"))
+        let typo = try cli.run("validate", "pipelines/typo.yml")
+        #expect(typo.status == 2)
+        #expect(typo.stderr.contains("pipelines/typo.yml:3:13: plugin 'greet' has no parameter 'whom'"), "\(typo.stderr)")
+    }
+
+    @Test func brokenPluginSchemaExits2WithItsLocation() throws {
+        let cli = CLI()
+        cli.write("plugins/bad.lua", "return {\n  name = 'bad',\n  params = { n = { type = 'integr' } },\n  run = function() end,\n}\n")
+        cli.write("pipelines/p.yml", "steps:\n  - run: touch ran\n")
+        let r = try cli.run("run", "p")
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("plugins/bad.lua:3:28: param 'n' has unknown type 'integr'"), "\(r.stderr)")
+        #expect(cli.read("ran") == nil)
+    }
+}
