@@ -67,6 +67,7 @@ public enum LuaPluginLoader {
             try LuaRuntime.installHelpers(in: state)
             // Plugins may call runner functions inside run(); at load time only the table is read.
             try state.setGlobal("runner", .map([:]))
+            try LuaStep.installRequire(in: state, directories: [Paths.directory(of: path)])
             described = try state.call(try state.compile(LuaPlugin.describeWrapper, chunkName: "runner plugin loader"), [.string(code), .string(path)]).first ?? .null
         } catch {
             let (message, line) = LuaPlugin.position(in: error, path: path)

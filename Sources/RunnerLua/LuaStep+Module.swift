@@ -109,6 +109,9 @@ extension LuaStep {
             return [try YAMLParser.parse(Array(text.utf8), file: "yaml")?.value ?? .null]
         }
 
+        // Shared code: require("name") loads lib/name.lua from a plugin directory, nothing else.
+        try Self.installRequire(in: state, directories: self.moduleDirectories)
+
         // Time and secrets.
         try state.register("runner.sleep") { args in
             let seconds = try args.double(0)
@@ -124,6 +127,50 @@ extension LuaStep {
             }
             return [value]
         }
+    }
+
+    static func installRequire(in state: LuaState, directories moduleDirectories: [String]) throws(LuaError) {
+        try state.register("runner.__module_source") { args in
+            let name = try args.string(0)
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }),
+                  !name.hasPrefix("."), !name.contains("..") else {
+                throw LuaStepFailure(message: "require: '\(name)' is not a module name (letters, digits, _ and . only)")
+            }
+            let relative = "lib/" + name.split(separator: ".").joined(separator: "/") + ".lua"
+            for dir in moduleDirectories {
+                let path = Paths.join(dir, relative)
+                if let data = FileManager.default.contents(atPath: path) {
+                    return [.string(String(decoding: data, as: UTF8.self)), .string(path)]
+                }
+            }
+            let looked = moduleDirectories.map { Paths.join($0, relative) }.joined(separator: ", ")
+            throw LuaStepFailure(message: "require: no module '\(name)' (looked for \(looked.isEmpty ? relative : looked))")
+        }
+        _ = try state.call(try state.compile(requirePrelude, chunkName: "runner prelude"))
+    }
+
+    /// `require` over `runner.__module_source`: each module runs once per state.
+    static let requirePrelude = """
+        local loaded = {}
+        function require(name)
+          if loaded[name] ~= nil then return loaded[name] end
+          local code, path = runner.__module_source(name)
+          local chunk, err = load(code, "@" .. path, "t")
+          if not chunk then error(err, 0) end
+          local value = chunk(name)
+          if value == nil then value = true end
+          loaded[name] = value
+          return value
+        end
+        """
+
+    /// Plugin directories whose `lib/` holds modules for `require`: the plugin's own first.
+    var moduleDirectories: [String] {
+        var dirs: [String] = []
+        if case .plugin(let plugin, _) = body { dirs.append(Paths.directory(of: plugin.path)) }
+        dirs += LuaPluginLoader.directories(pipelineDirectory: context.pipelineDirectory, environment: ProcessInfo.processInfo.environment)
+        var seen = Set<String>()
+        return dirs.filter { seen.insert($0).inserted }
     }
 
     static func how(_ result: CommandResult) -> String {

@@ -340,4 +340,33 @@ final class TestHTTPServer: Sendable {
         #expect(r.sink.finished.first?.error?.contains("instruction limit") == true, "\(r.sink.finished.first?.error ?? "")")
         #expect(r.sink.finished.last?.error?.contains("memory limit") == true, "\(r.sink.finished.last?.error ?? "")")
     }
+
+    @Test func requireLoadsSharedModulesFromPluginLibOnly() async throws {
+        let dir = TempDir()
+        dir.write("plugins/lib/sgos/names.lua", "local M = {}\nfunction M.container(app) return 'sgos-' .. app .. '-app' end\nreturn M\n")
+        dir.write("plugins/container.lua", """
+            local names = require("sgos.names")
+            return {
+              name = "container",
+              params = { app = { type = "string", required = true } },
+              run = function(with) return { name = names.container(with.app) } end,
+            }
+            """)
+        let r = try await run("""
+            steps:
+              - uses: container
+                with: { app: phone }
+              - lua: |
+                  local escaped = pcall(require, "../../../etc/passwd")
+                  local absolute = pcall(require, "/etc/passwd")
+                  local ok, missing = pcall(require, "nope")
+                  return { escaped = escaped, absolute = absolute, missing = missing }
+            """, dir: dir)
+        #expect(r.outcome.status == .succeeded, "\(r.sink.transcript)")
+        #expect(r.sink.finished.first?.outputs["name"] == "sgos-phone-app")
+        let o = r.sink.finished.last?.outputs ?? [:]
+        #expect(o["escaped"] == .bool(false))
+        #expect(o["absolute"] == .bool(false))
+        #expect(o["missing"]?.stringValue?.contains("no module 'nope'") == true)
+    }
 }
