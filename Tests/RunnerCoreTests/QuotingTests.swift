@@ -50,6 +50,28 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/pwned"))
     }
 
+    /// Places the quote tracker cannot follow (comments, command substitution inside double
+    /// quotes, a backslash before the expression, heredocs) still never run a value as code.
+    @Test(arguments: [
+        "echo \"hello\" # don't worry\necho ${{ params.x }}",
+        "echo \"$(echo ${{ params.x }})\"",
+        "echo `echo ${{ params.x }}`",
+        "echo \\${{ params.x }} || true",
+        "cat <<EOF\nit's ${{ params.x }}\nEOF",
+        "cat <<'EOF'\n${{ params.x }}\nEOF",
+        "x=${{ params.x }}; echo \"$x\"",
+        "echo '${{ params.x }}' \"${{ params.x }}\" ${{ params.x }}",
+    ])
+    func valuesNeverBecomeCode(script: String) async throws {
+        let dir = TempDir()
+        let payload = "a'\"; touch \(dir.path)/pwned; echo $(touch \(dir.path)/pwned2) `touch \(dir.path)/pwned3` \\"
+        let yaml = "params:\n  x: { required: true }\nsteps:\n  - run: |\n" + script.split(separator: "\n").map { "      \($0)\n" }.joined()
+        let r = try await Harness.run(yaml, params: ["x": .string(payload)], dir: dir)
+        for marker in ["pwned", "pwned2", "pwned3"] {
+            #expect(!FileManager.default.fileExists(atPath: dir.path + "/" + marker), "\(script) ran the payload: \(r.sink.transcript)")
+        }
+    }
+
     @Test func rawOptsOut() async throws {
         let r = try await Harness.run("""
             vars:

@@ -228,14 +228,14 @@ extension Engine {
             var locals = locals
             let environment = try await stepEnvironment(step, locals: locals, state: state)
             locals["env"] = .map(environment.mapValues(Value.string))
-            let cwd = try await step.cwd.asyncMap { try await self.render($0, locals: locals, state: state, shell: false) }
+            let cwd = try await step.cwd.asyncMap { try await self.render($0, locals: locals, state: state) }
             let target = try await target(named: instance.host ?? "local", run: state)
             let context = makeContext(target: target, step: ref, environment: environment, workingDirectory: cwd,
                                       state: state, locals: locals)
             switch step.body {
             case .run(let template):
-                let script = try await render(template, locals: locals, state: state, shell: true)
-                let result = try await context.run(.shell(script))
+                let rendered = try await renderShell(template, locals: locals, state: state)
+                let result = try await context.run(.shell(rendered.script), environment: rendered.values)
                 var outputs: [String: Value] = ["stdout": .string(result.stdout), "stderr": .string(result.stderr)]
                 outputs["exit_code"] = result.exitCode.map { .int(Int($0)) } ?? .null
                 if result.exitCode == 0 { return AttemptResult(status: .ok, outputs: outputs, exitCode: 0) }
@@ -276,9 +276,53 @@ extension Engine {
 
     // MARK: - Templates
 
-    /// Renders a template to a string. With `shell`, every substituted value is quoted for where it
-    /// stands in the command (see `ShellContext`) unless written as `raw(...)`.
-    func render(_ template: Template, locals: [String: Value], state: RunState, shell: Bool) async throws -> String {
+    /// Renders a template to text (for anything that is not shell: `with:` values, `env`, `cwd`).
+    func render(_ template: Template, locals: [String: Value], state: RunState) async throws -> String {
+        var out = ""
+        for part in template.parts {
+            switch part {
+            case .text(let text): out += text
+            case .expression(let expression): out += try await state.runtime.evaluate(expression, locals: locals).interpolated
+            }
+        }
+        return out
+    }
+
+    /// A `run:` command ready to execute: every `${{ }}` value travels in an environment variable
+    /// and the script only references it (`"${RUNNER_VALUE_1}"`), so no value is ever parsed as
+    /// shell syntax, whatever it holds and wherever it stands. `raw(...)` splices text on purpose.
+    struct ShellScript: Sendable {
+        var script: String
+        var values: [String: String]
+    }
+
+    func renderShell(_ template: Template, locals: [String: Value], state: RunState) async throws -> ShellScript {
+        var out = ""
+        var values: [String: String] = [:]
+        var context = ShellContext()
+        for part in template.parts {
+            switch part {
+            case .text(let text):
+                out += text
+                context.consume(text)
+            case .expression(let expression):
+                if let inner = expression.rawInner {
+                    let text = try await state.runtime.evaluate(inner, locals: locals).interpolated
+                    out += text
+                    context.consume(text)
+                } else {
+                    let name = "RUNNER_VALUE_\(values.count + 1)"
+                    values[name] = try await state.runtime.evaluate(expression, locals: locals).interpolated
+                    out += context.reference(name)
+                }
+            }
+        }
+        return ShellScript(script: out, values: values)
+    }
+
+    /// How a `run:` command reads for people (`runner plan`): values masked, then quoted for
+    /// where they stand; an expression that cannot be evaluated yet is shown as written.
+    func renderForDisplay(_ template: Template, locals: [String: Value], state: RunState) async -> String {
         var out = ""
         var context = ShellContext()
         for part in template.parts {
@@ -287,12 +331,13 @@ extension Engine {
                 out += text
                 context.consume(text)
             case .expression(let expression):
-                if shell, let inner = expression.rawInner {
-                    out += try await state.runtime.evaluate(inner, locals: locals).interpolated
-                } else {
-                    let value = try await state.runtime.evaluate(expression, locals: locals).interpolated
-                    out += shell ? context.quote(value) : value
+                let evaluated = try? await state.runtime.evaluate(expression.rawInner ?? expression, locals: locals)
+                guard let value = evaluated, !value.isNull else {
+                    out += "${{ \(expression.source) }}"
+                    continue
                 }
+                let text = state.emitter.masker.mask(value.interpolated)
+                out += expression.rawInner != nil ? text : context.quote(text)
             }
         }
         return out
@@ -304,7 +349,7 @@ extension Engine {
         case .literal(let v, _): return v
         case .template(let t):
             if let whole = t.wholeExpression { return try await state.runtime.evaluate(whole, locals: locals) }
-            return .string(try await render(t, locals: locals, state: state, shell: false))
+            return .string(try await render(t, locals: locals, state: state))
         case .list(let items, _):
             var out: [Value] = []
             for item in items { out.append(try await resolve(item, locals: locals, state: state)) }

@@ -109,7 +109,7 @@ public final class Engine: Sendable {
                 try await runtime.set(["vars", name], try await resolve(value, locals: [:], state: state))
             }
             if let template = pipeline.concurrency {
-                let key = try await render(template, locals: [:], state: state, shell: false)
+                let key = try await render(template, locals: [:], state: state)
                 if !held.contains(key) {
                     let holder = "run \(options.runID) of \(pipeline.name) (pid \(getpid()), since \(Timestamp.iso8601(Date())))"
                     lock = try await RunLock.acquire(key: key, directory: lockDirectory, holder: holder, wait: !options.noWait) { current in

@@ -88,8 +88,8 @@ public struct Planner: Sendable {
                 switch step.body {
                 case .run(let t):
                     planned.kind = "run"
-                    if let state, let text = try? await engine.render(t, locals: [:], state: state, shell: true) {
-                        planned.detail = masker.mask(text)
+                    if let state {
+                        planned.detail = await engine.renderForDisplay(t, locals: [:], state: state)
                     } else {
                         planned.detail = t.parts.map { part in
                             switch part {

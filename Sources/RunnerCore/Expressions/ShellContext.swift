@@ -1,5 +1,9 @@
-/// Tracks where in a shell command a `${{ }}` stands, so a substituted value is quoted for that
-/// spot and always reads as literal text:
+/// Tracks where in a shell command a `${{ }}` stands, so a value reads as its literal text there.
+///
+/// Safety does not depend on this tracking being right: at run time values reach the shell as
+/// environment variables (`reference(_:)`), and the shell never parses an expansion's result as
+/// syntax. The tracking decides only quoting, i.e. whether the value stays one word. For display
+/// (`runner plan`), `quote(_:)` shows the value itself quoted for its spot:
 ///
 /// | context | `x'y"$z` becomes |
 /// |---|---|
@@ -31,6 +35,16 @@ struct ShellContext {
             case (.doubleQuoted, "\""): state = .unquoted
             default: break
             }
+        }
+    }
+
+    /// A reference to the environment variable `name` that expands to exactly its value as one
+    /// word at the current position.
+    func reference(_ name: String) -> String {
+        switch state {
+        case .unquoted: "\"${\(name)}\""
+        case .doubleQuoted: "${\(name)}"
+        case .singleQuoted: "'\"${\(name)}\"'"
         }
     }
 
