@@ -61,7 +61,9 @@ struct Run: AsyncParsableCommand {
                 FileOutput.stderr.write("\ncancelling: stopping running steps, then running 'finally' (Ctrl-C again to exit at once)\n")
                 task.cancel()
             } else {
-                FileOutput.stderr.write("exiting at once\n")
+                let killed = LocalTarget.killAllProcessGroups()
+                try? store.finishRun(id: runID, status: RunStatus.cancelled.rawValue, error: "interrupted twice: exited at once, 'finally' did not complete")
+                FileOutput.stderr.write("exiting at once (killed \(killed) running command\(killed == 1 ? "" : "s"))\n")
                 Foundation.exit(130)
             }
         }

@@ -167,6 +167,55 @@ struct CLI {
         #expect(cli.read("not-cancelled") == nil)
     }
 
+    /// A closed SSH session (SIGHUP) cancels like Ctrl-C; a second signal kills running commands.
+    @Test func hangupCancelsAndASecondSignalKillsCommands() throws {
+        let cli = CLI()
+        cli.write("p.yml", """
+            steps:
+              - run: echo $$ > started; sleep 30
+            finally:
+              - run: echo cleaned > cleaned
+            """)
+        let (process, out, _) = try cli.start(["run", "p.yml"])
+        var waited = 0
+        while cli.read("started") == nil && waited < 100 { usleep(50_000); waited += 1 }
+        kill(process.processIdentifier, SIGHUP)
+        _ = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(cli.read("cleaned") == "cleaned\n")
+
+        let stubborn = CLI()
+        stubborn.write("p.yml", "steps:\n  - run: trap '' TERM; echo $$ > started; sleep 30; echo survived > survived\n")
+        let (second, secondOut, _) = try stubborn.start(["run", "p.yml"])
+        waited = 0
+        while stubborn.read("started") == nil && waited < 100 { usleep(50_000); waited += 1 }
+        let shell = Int32(stubborn.read("started")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        kill(second.processIdentifier, SIGINT)
+        usleep(300_000)
+        kill(second.processIdentifier, SIGINT)
+        _ = secondOut.fileHandleForReading.readDataToEndOfFile()
+        second.waitUntilExit()
+        #expect(second.terminationStatus == 130)
+        usleep(200_000)
+        #expect(shell > 0 && (kill(shell, 0) != 0 || isZombie(shell)), "the step's shell outlived the runner")
+        let show = try stubborn.run("show", "last")
+        #expect(show.stdout.contains("status    cancelled"), "\(show.stdout)")
+    }
+
+    @Test func aClosedOutputPipeDoesNotKillTheRun() throws {
+        let cli = CLI()
+        cli.write("p.yml", "steps:\n  - run: seq 1 20000\n  - run: echo done > done\n")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "'\(CLI.binary)' run p.yml | head -n 1 > /dev/null; sleep 1"]
+        process.currentDirectoryURL = URL(fileURLWithPath: cli.dir)
+        process.environment = ProcessInfo.processInfo.environment.merging(["RUNNER_STATE_DIR": cli.stateDir]) { _, new in new }
+        try process.run()
+        process.waitUntilExit()
+        #expect(cli.read("done") == "done\n")
+    }
+
     @Test func jsonOutputFollowsTheLoggingStandard() throws {
         let cli = CLI()
         cli.write("p.yml", "steps:\n  - id: s\n    run: echo hi\n")
@@ -283,4 +332,10 @@ struct CLI {
         #expect(r.stderr.contains("plugins/bad.lua:3:28: param 'n' has unknown type 'integr'"), "\(r.stderr)")
         #expect(cli.read("ran") == nil)
     }
+}
+
+func isZombie(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return false }
+    return stat[stat.index(close, offsetBy: 2)] == "Z"
 }

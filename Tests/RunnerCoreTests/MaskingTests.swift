@@ -47,4 +47,28 @@ import Testing
         #expect(everything.contains("token is ***"))
         #expect(everything.contains("lua sees ***"))
     }
+
+    @Test func secretListsAndNumbersAreMasked() async throws {
+        let r = try await Harness.run("""
+            params:
+              tokens: { type: list, secret: true }
+              pin: { type: int, secret: true }
+            steps:
+              - for_each: ${{ params.tokens }}
+                run: echo using ${{ item }}
+              - id: out
+                lua: return { pin = params.pin, tokens = params.tokens }
+            """, params: ["tokens": "alphasecret,betasecret", "pin": "48213"])
+        #expect(r.outcome.status == .succeeded)
+        var everything = r.sink.transcript
+        for event in r.sink.all {
+            if case .runStarted(_, _, let params, _) = event.kind { everything += JSON.encode(.map(params)) }
+            if case .stepFinished(_, _, _, _, let outputs, _) = event.kind { everything += JSON.encode(.map(outputs)) }
+            if let item = event.step?.item { everything += item }
+        }
+        for secret in ["alphasecret", "betasecret", "48213"] {
+            #expect(!everything.contains(secret), "\(secret) leaked: \(everything)")
+        }
+        #expect(r.sink.output.contains("using ***"))
+    }
 }

@@ -22,7 +22,7 @@ extension Engine {
             throw StepFailure("pipeline '\(reference)': \(error.description)")
         }
         for spec in pipeline.params where spec.secret {
-            if let v = resolved[spec.name] { parent.emitter.masker.add(v.interpolated) }
+            if let v = resolved[spec.name] { parent.emitter.masker.add(v) }
         }
         parent.emitter.emit(step: step, .log(.info, "running pipeline \(pipeline.name) (\(path))"))
         let options = Options(runID: parent.runID, trigger: "pipeline")

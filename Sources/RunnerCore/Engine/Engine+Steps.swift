@@ -248,7 +248,7 @@ extension Engine {
                 var values: [String: Value] = [:]
                 for (key, value) in with { values[key] = try await resolve(value, locals: locals, state: state) }
                 for spec in plugin.parameters where spec.secret {
-                    if let v = values[spec.name] { state.emitter.masker.add(v.interpolated) }
+                    if let v = values[spec.name] { state.emitter.masker.add(v) }
                 }
                 let result = try await plugin.run(try plugins.bind(values, for: plugin), context: context)
                 return AttemptResult(status: result.changed ? .changed : .ok, outputs: result.outputs)

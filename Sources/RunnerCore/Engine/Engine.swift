@@ -63,7 +63,7 @@ public final class Engine: Sendable {
     public func run(_ pipeline: Pipeline, params: [String: Value], options: Options, sinks: [any EventSink]) async -> Outcome {
         let masker = SecretMasker()
         for spec in pipeline.params where spec.secret {
-            if let v = params[spec.name] { masker.add(v.interpolated) }
+            if let v = params[spec.name] { masker.add(v) }
         }
         let emitter = EventEmitter(runID: options.runID, masker: masker, sinks: sinks)
         defer { emitter.finish() }
@@ -197,7 +197,7 @@ public final class Engine: Sendable {
                                           environment: [:], workingDirectory: nil, state: state)
                 let result = try await plugin.run(try plugins.bind(["load": .string(full)], for: plugin), context: context)
                 for (name, value) in result.outputs {
-                    state.emitter.masker.add(value.interpolated)
+                    state.emitter.masker.add(value)
                     loaded[name] = value
                 }
             }

@@ -56,7 +56,7 @@ public struct Planner: Sendable {
 
     public func plan() async -> Plan {
         let masker = SecretMasker()
-        for spec in pipeline.params where spec.secret { if let v = params[spec.name] { masker.add(v.interpolated) } }
+        for spec in pipeline.params where spec.secret { if let v = params[spec.name] { masker.add(v) } }
         var vars: [(String, String)] = []
         var state: RunState?
         if let runtime = try? await engine.makeRuntime(pipeline, params: params, options: .init(runID: "plan", trigger: "plan"), masker: masker) {

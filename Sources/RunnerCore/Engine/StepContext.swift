@@ -56,7 +56,7 @@ public struct StepContext: Sendable {
             throw StepFailure("unknown plugin '\(name)'\(Suggestion.hint(for: name, in: engine.plugins.names))")
         }
         for spec in plugin.parameters where spec.secret {
-            if let v = params[spec.name] { registerSecret(v.interpolated) }
+            if let v = params[spec.name] { emitter.masker.add(v) }
         }
         return try await plugin.run(try engine.plugins.bind(params, for: plugin), context: self)
     }

@@ -31,6 +31,17 @@ public final class SecretMasker: Sendable {
         }
     }
 
+    /// Registers every scalar in a value (each element of a secret list, a secret number).
+    public func add(_ value: Value) {
+        switch value {
+        case .null: break
+        case .list(let items): items.forEach(add)
+        case .map(let map): map.values.forEach(add)
+        default: add(value.interpolated)
+        }
+        if case .list = value { add(value.interpolated) }
+    }
+
     public var isEmpty: Bool { state.withLock { $0.isEmpty } }
 
     public func mask(_ text: String) -> String {
@@ -48,7 +59,10 @@ public final class SecretMasker: Sendable {
         case .string(let s): .string(mask(s))
         case .list(let items): .list(items.map(mask))
         case .map(let m): .map(m.mapValues(mask))
-        default: value
+        case .int, .double:
+            // A secret PIN is a number in outputs and params: it must not print either.
+            mask(value.interpolated) == value.interpolated ? value : .string(Self.mask)
+        case .null, .bool: value
         }
     }
 

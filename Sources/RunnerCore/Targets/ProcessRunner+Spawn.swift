@@ -116,6 +116,7 @@ extension ProcessRunner {
             throw failure("cannot run '\(program)'\(place): \(errorString(rc))")
         }
         succeeded = true
+        LiveProcessGroups.shared.insert(pid)
 
         #if os(Linux)
         let pidfd = LibC.pidfdOpen.map { $0(pid, 0) }.flatMap { $0 >= 0 ? $0 : nil }  // close-on-exec by design

@@ -189,6 +189,7 @@ struct ProcessRunner {
     /// Waits for the child and decodes its status: (exit code, nil) or (nil, signal). Both are
     /// nil when something else in the process reaped it first.
     private static func reap(_ pid: pid_t) -> (Int32?, Int32?) {
+        LiveProcessGroups.shared.remove(pid)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
             if errno != EINTR { return (nil, nil) }
