@@ -102,7 +102,8 @@ actor LuaRuntime: ScriptRuntime {
 
     func evaluate(_ expression: Expression, locals: [String: Value]) throws -> Value {
         do throws(LuaError) {
-            for name in Self.localNames { try state.setGlobal(name, locals[name] ?? .null) }
+            // `env` outside a step's own evaluation is the pipeline's env (as in `if:` and `for_each`).
+            for name in Self.localNames { try state.setGlobal(name, locals[name] ?? (name == "env" ? globals["env"] ?? .null : .null)) }
             let chunk: LuaChunk
             if let cached = chunks[expression] {
                 chunk = cached

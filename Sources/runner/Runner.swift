@@ -24,6 +24,8 @@ struct Runner: AsyncParsableCommand {
 
     /// ArgumentParser exits 64 on usage errors; runner's contract says 2 for any invalid input.
     static func main() async {
+        // A closed output pipe (`runner … | head`) must not kill a run half-way: writes just fail.
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot()
             if var async = command as? any AsyncParsableCommand {

@@ -321,4 +321,68 @@ import Testing
         #expect(r.sink.finished.first?.error?.contains("memory limit") == true, "\(r.sink.finished.first?.error ?? "")")
         #expect(r.sink.finished.last?.error?.contains("memory limit") == true, "\(r.sink.finished.last?.error ?? "")")
     }
+
+    @Test func envIsVisibleInConditionsAndForEach() async throws {
+        let r = try await Harness.run("""
+            vars:
+              base: /srv
+            env:
+              D: ${{ vars.base }}/x
+            steps:
+              - name: cond
+                if: env.D == '/srv/x'
+                for_each: ${{ { env.D } }}
+                run: echo ${{ item }}
+            """)
+        #expect(r.outcome.status == .succeeded, "\(r.sink.transcript)")
+        #expect(r.sink.output == ["/srv/x"])
+    }
+
+    @Test func parallelGroupHonoursContinueOnError() async throws {
+        let r = try await Harness.run("""
+            steps:
+              - name: checks
+                continue_on_error: true
+                parallel:
+                  - run: exit 3
+                  - run: echo fine
+              - name: after
+                run: echo after
+            """)
+        #expect(r.outcome.status == .succeeded, "\(r.sink.transcript)")
+        #expect(r.sink.status(of: "after") == .ok)
+        let strict = try await Harness.run("steps:\n  - parallel:\n      - run: exit 3\n  - name: after\n    run: echo after\n")
+        #expect(strict.outcome.status == .failed)
+        #expect(strict.sink.status(of: "after") == .skipped)
+    }
+
+    @Test func bracesInsideExpressions() async throws {
+        let r = try await Harness.run("""
+            steps:
+              - run: echo ${{ json.encode({a = {b = 1}}) }} ${{ "}}" }}
+            """)
+        #expect(r.sink.output == [#"{"a":{"b":1}} }}"#])
+    }
+
+    @Test func cancellingOnFailureStillRunsFinally() async throws {
+        let dir = TempDir()
+        let path = dir.write("p.yml", """
+            steps:
+              - run: exit 1
+            on_failure:
+              - run: touch \(dir.path)/rollback-started; sleep 20; touch \(dir.path)/rollback-done
+            finally:
+              - run: touch \(dir.path)/fin
+            """)
+        let loader = Harness.loader()
+        let pipeline = try loader.load(path: path)
+        let engine = Engine(plugins: loader.plugins, scripting: LuaScripting(), lockDirectory: dir.path + "/locks")
+        let task = Task { await engine.run(pipeline, params: [:], options: .init(runID: "t"), sinks: [CollectingSink()]) }
+        for _ in 0..<100 where dir.read("rollback-started") == nil { try await Task.sleep(for: .milliseconds(50)) }
+        task.cancel()
+        let outcome = await task.value
+        #expect(outcome.status == .cancelled)
+        #expect(dir.read("rollback-done") == nil)
+        #expect(dir.read("fin") != nil)
+    }
 }

@@ -169,4 +169,24 @@ import Testing
         expect(only("params:\n  n: { type: float64 }\nsteps:\n  - run: true\n"), line: 2, column: 14, contains: "param type")
         expect(only("params:\n  n: { pattern: '[' }\nsteps:\n  - run: true\n"), line: 2, column: 17, contains: "not a valid regular expression")
     }
+
+    @Test func absurdDurationsAreErrorsNotCrashes() {
+        expect(only("timeout: 1e300\nsteps:\n  - run: true\n"), line: 1, column: 10, contains: "at most a year")
+        expect(only("steps:\n  - run: true\n    timeout: 999999999999d\n"), line: 3, column: 14, contains: "at most a year")
+        expect(only("steps:\n  - run: true\n    retry: { delay: 1e300 }\n"), line: 3, column: 21, contains: "at most a year")
+        expect(only("steps:\n  - run: true\n    timeout: 0\n"), line: 3, column: 14, contains: "more than zero")
+    }
+
+    @Test func parallelGroupsRejectPerStepKeys() {
+        expect(only("steps:\n  - timeout: 1s\n    parallel:\n      - run: true\n"), line: 2, column: 5, contains: "does not apply to a parallel group")
+    }
+
+    @Test func forEachMustBeAList() {
+        expect(only("steps:\n  - for_each: 5\n    run: true\n"), line: 2, column: 15, contains: "for_each must be a list")
+    }
+
+    @Test func schemaAndCrossChecksReportedTogether() {
+        let all = Harness.diagnostics("steps:\n  - run: true\n    timeout: never\n  - id: a\n    run: true\n  - id: a\n    run: true\n")
+        #expect(all.count == 2, "\(all)")
+    }
 }

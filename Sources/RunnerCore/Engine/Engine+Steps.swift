@@ -12,12 +12,14 @@ extension Engine {
     }
 
     /// One step: condition, fan-out over `for_each` items and `on:` hosts, retries, timeout, result recording.
+    /// `markFailure: false` for the steps of a parallel group: the group decides, with its own
+    /// `continue_on_error`.
     @discardableResult
-    func execute(_ step: Step, phase: String?, state: RunState) async -> StepStatus {
+    func execute(_ step: Step, phase: String?, state: RunState, markFailure: Bool = true) async -> StepStatus {
         let ref = StepRef(name: step.displayName, id: step.id, location: step.location, phase: phase)
         let (instances, problem) = await expand(step, state: state)
         if let problem {
-            return await finishFailed(step, ref: ref, message: problem, state: state)
+            return await finishFailed(step, ref: ref, message: problem, state: state, markFailure: markFailure)
         }
         let limit = step.maxParallel ?? (step.forEach != nil ? 1 : max(1, instances.count))
         let results = await withBoundedConcurrency(instances, limit: limit) { instance in
@@ -38,7 +40,7 @@ extension Engine {
         if let id = step.id {
             try? await state.runtime.set(["steps", id], .map(["status": .string(status.rawValue), "outputs": .map(outputs)]))
         }
-        if status.isFailure && !step.continueOnError { await markFailed(state, step: step) }
+        if markFailure && status.isFailure && !step.continueOnError { await markFailed(state, step: step) }
         return status
     }
 
@@ -85,14 +87,14 @@ extension Engine {
         return (items.flatMap { item in hosts.map { Instance(item: item, host: $0) } }, nil)
     }
 
-    private func finishFailed(_ step: Step, ref: StepRef, message: String, state: RunState) async -> StepStatus {
+    private func finishFailed(_ step: Step, ref: StepRef, message: String, state: RunState, markFailure: Bool) async -> StepStatus {
         state.emitter.emit(step: ref, .stepStarted)
         state.emitter.emit(step: ref, .stepFinished(status: .failed, duration: .zero, attempts: 0, exitCode: nil, outputs: [:], error: message))
         state.count(.failed)
         if let id = step.id {
             try? await state.runtime.set(["steps", id], .map(["status": "failed", "outputs": .map([:])]))
         }
-        if !step.continueOnError { await markFailed(state, step: step) }
+        if markFailure && !step.continueOnError { await markFailed(state, step: step) }
         return .failed
     }
 
@@ -185,7 +187,7 @@ extension Engine {
                              done: (StepStatus, [String: Value]) -> InstanceResult) async -> InstanceResult {
         let statuses = await withTaskGroup(of: StepStatus.self) { group in
             for child in children {
-                group.addTask { await self.execute(child, phase: phase, state: state) }
+                group.addTask { await self.execute(child, phase: phase, state: state, markFailure: false) }
             }
             var out: [StepStatus] = []
             for await s in group { out.append(s) }

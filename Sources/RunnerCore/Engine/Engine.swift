@@ -100,14 +100,14 @@ public final class Engine: Sendable {
         var lock: RunLock?
         do {
             try await loadSecrets(pipeline, state: state)
+            for (name, value) in pipeline.vars {
+                try await runtime.set(["vars", name], try await resolve(value, locals: [:], state: state))
+            }
             var env: [String: Value] = [:]
             for (name, value) in pipeline.env.sorted(by: { $0.key < $1.key }) {
                 env[name] = .string(try await resolve(value, locals: [:], state: state).interpolated)
             }
             try await runtime.set(["env"], .map(env))
-            for (name, value) in pipeline.vars {
-                try await runtime.set(["vars", name], try await resolve(value, locals: [:], state: state))
-            }
             if let template = pipeline.concurrency {
                 let key = try await render(template, locals: [:], state: state)
                 if !held.contains(key) {
@@ -150,16 +150,20 @@ public final class Engine: Sendable {
         let failedBeforeCleanup = runState.failed
 
         // on_failure and finally run in fresh tasks: a cancelled run still cleans up.
+        // on_failure (a rollback) can itself be interrupted; finally still runs after it.
+        var cancelledInCleanup = false
         if failedBeforeCleanup && !cancelled && !pipeline.onFailure.isEmpty {
             try? await runtime.set(["run", "status"], "failure")
-            await Task { await self.runSequence(pipeline.onFailure, phase: "on_failure", state: runState) }.value
+            let onFailure = Task { await self.runSequence(pipeline.onFailure, phase: "on_failure", state: runState) }
+            await withTaskCancellationHandler { await onFailure.value } onCancel: { onFailure.cancel() }
+            cancelledInCleanup = onFailure.isCancelled
         }
         if !pipeline.finally.isEmpty {
-            try? await runtime.set(["run", "status"], .string(cancelled ? "cancelled" : runState.failed ? "failure" : "success"))
+            try? await runtime.set(["run", "status"], .string(cancelled || cancelledInCleanup ? "cancelled" : runState.failed ? "failure" : "success"))
             await Task { await self.runSequence(pipeline.finally, phase: "finally", state: runState) }.value
         }
 
-        let status: RunStatus = cancelled ? .cancelled : (failedBeforeCleanup || runState.failed) ? .failed : .succeeded
+        let status: RunStatus = cancelled || cancelledInCleanup ? .cancelled : (failedBeforeCleanup || runState.failed) ? .failed : .succeeded
         if status == .failed, error == nil {
             error = runState.firstFailedStep.map { "step '\($0)' failed" } ?? "a step failed"
         }

@@ -86,7 +86,7 @@ public struct Template: Sendable, Hashable {
             if text[i...].hasPrefix("${{") {
                 let exprStart = SourceLocation(file: location.file, line: line, column: column)
                 let bodyStart = text.index(i, offsetBy: 3)
-                guard let close = text[bodyStart...].range(of: "}}") else {
+                guard let close = Self.closingBraces(in: text, from: bodyStart) else {
                     throw InvalidInput("unclosed '${{': expected '}}'", at: exprStart)
                 }
                 let body = String(text[bodyStart..<close.lowerBound]).trimmingCharacters(in: " ")
@@ -109,6 +109,43 @@ public struct Template: Sendable, Hashable {
         }
         if !literal.isEmpty { parts.append(.text(literal)) }
         return Template(parts: parts, location: location)
+    }
+
+    /// The `}}` that ends an expression, skipping Lua strings and balanced `{ }` (table
+    /// constructors), so `${{ json.encode({a = {b = 1}}) }}` ends where it should.
+    static func closingBraces(in text: String, from start: String.Index) -> Range<String.Index>? {
+        var depth = 0
+        var i = start
+        while i < text.endIndex {
+            let c = text[i]
+            switch c {
+            case "\"", "'":
+                i = text.index(after: i)
+                while i < text.endIndex, text[i] != c {
+                    if text[i] == "\\" { i = text.index(after: i); if i == text.endIndex { return nil } }
+                    i = text.index(after: i)
+                }
+            case "[" where text[i...].hasPrefix("[[") || text[i...].hasPrefix("[="):
+                var level = 0
+                var j = text.index(after: i)
+                while j < text.endIndex, text[j] == "=" { level += 1; j = text.index(after: j) }
+                guard j < text.endIndex, text[j] == "[" else { break }
+                let closing = "]" + String(repeating: "=", count: level) + "]"
+                guard let end = text[j...].range(of: closing) else { return nil }
+                i = text.index(before: end.upperBound)
+            case "{": depth += 1
+            case "}":
+                if depth == 0 {
+                    let next = text.index(after: i)
+                    if next < text.endIndex, text[next] == "}" { return i..<text.index(after: next) }
+                } else {
+                    depth -= 1
+                }
+            default: break
+            }
+            if i < text.endIndex { i = text.index(after: i) }
+        }
+        return nil
     }
 }
 

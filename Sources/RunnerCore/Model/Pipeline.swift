@@ -115,7 +115,7 @@ public struct RetryPolicy: Sendable, Hashable {
     /// The wait before attempt `n` (2-based: the first retry).
     public func delay(beforeAttempt n: Int) -> Duration {
         let factor = pow(backoff, Double(max(0, n - 2)))
-        return .milliseconds(Int64(Double(delay.milliseconds) * factor))
+        return .milliseconds(Int64(min(Double(delay.milliseconds) * factor, Double(DurationParser.maximum))))
     }
 }
 

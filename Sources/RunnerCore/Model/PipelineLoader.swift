@@ -43,7 +43,7 @@ public struct PipelineLoader: Sendable {
         }
         var reader = YAMLReader()
         let pipeline = read(root, file: file, reader: &reader)
-        if let pipeline, reader.diagnostics.isEmpty {
+        if let pipeline {
             check(pipeline, reader: &reader)
         }
         guard let pipeline, reader.diagnostics.isEmpty else { throw InvalidInput(reader.diagnostics) }
@@ -81,7 +81,7 @@ public struct PipelineLoader: Sendable {
             case "secrets": pipeline.secrets = readSecrets(node, reader: &r)
             case "env": pipeline.env = readEnv(node, reader: &r)
             case "concurrency": pipeline.concurrency = r.template(node, what: "concurrency")
-            case "timeout": pipeline.timeout = r.duration(node, what: "timeout")
+            case "timeout": pipeline.timeout = r.duration(node, what: "timeout", positive: true)
             case "steps":
                 sawSteps = true
                 pipeline.steps = readSteps(node, what: "steps", reader: &r)
@@ -278,11 +278,12 @@ public struct PipelineLoader: Sendable {
                 step.body = .parallel(children)
             case "env": step.env = readEnv(value, reader: &r)
             case "cwd": step.cwd = r.template(value, what: "cwd")
-            case "timeout": step.timeout = r.duration(value, what: "timeout")
+            case "timeout": step.timeout = r.duration(value, what: "timeout", positive: true)
             case "retry": step.retry = readRetry(value, reader: &r) ?? .none
             case "continue_on_error": step.continueOnError = r.bool(value, what: "continue_on_error") ?? false
             case "for_each":
-                if value.mapping != nil { r.error("for_each must be a list or an expression that gives one", at: value.location) }
+                let literal = value.scalar != nil && !(value.scalar?.text.contains("${{") ?? false)
+                if value.mapping != nil || literal { r.error("for_each must be a list or an expression that gives one", at: value.location) }
                 else { step.forEach = r.templateValue(value) }
             case "max_parallel": step.maxParallel = r.int(value, what: "max_parallel", range: 1...1000)
             default: break
@@ -309,6 +310,11 @@ public struct PipelineLoader: Sendable {
             step.body = .uses(plugin: plugin, with: with, keyLocations: keyLocations)
             if plugins[plugin] == nil {
                 r.error("unknown plugin '\(plugin)'\(Suggestion.hint(for: plugin, in: plugins.names))", at: at)
+            }
+        }
+        if case .parallel = step.body {
+            for (key, _, keyLocation) in fields where ["timeout", "retry", "for_each", "on"].contains(key) {
+                r.error("'\(key)' does not apply to a parallel group: set it on the steps inside", at: keyLocation)
             }
         }
         if step.maxParallel != nil, step.forEach == nil, step.on == nil {

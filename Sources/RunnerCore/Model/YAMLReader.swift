@@ -56,13 +56,15 @@ struct YAMLReader {
         return i
     }
 
-    mutating func duration(_ node: YAMLNode, what: String) -> Duration? {
-        let value = node.value
-        if let seconds = value.doubleValue, seconds >= 0, node.scalar != nil, value.stringValue == nil {
-            return .milliseconds(Int64(seconds * 1000))
+    /// A duration up to a year; `positive` refuses zero (a timeout of 0 would fire at once).
+    mutating func duration(_ node: YAMLNode, what: String, positive: Bool = false) -> Duration? {
+        let text = node.scalar?.text ?? ""
+        guard node.scalar != nil, let d = DurationParser.parse(text) else {
+            error("\(what) must be a duration like 30s, 5m or 1h30m (at most a year), not '\(node.scalar?.text ?? kindName(node))'", at: node.location)
+            return nil
         }
-        guard let text = value.stringValue, let d = DurationParser.parse(text) else {
-            error("\(what) must be a duration like 30s, 5m or 1h30m, not '\(node.scalar?.text ?? kindName(node))'", at: node.location)
+        if positive && d == .zero {
+            error("\(what) must be more than zero", at: node.location)
             return nil
         }
         return d

@@ -1,9 +1,15 @@
 /// Durations as pipelines write them: `90s`, `5m`, `1h30m`, `500ms`, `2d`, or a bare number of seconds.
 public enum DurationParser {
+    /// The longest duration accepted: a year. Longer values are typos (and overflow).
+    public static let maximum: Int64 = 366 * 86_400_000
+
     public static func parse(_ text: String) -> Duration? {
         let s = text.trimmingCharacters(in: " ")
         guard !s.isEmpty else { return nil }
-        if let seconds = Double(s), seconds >= 0, seconds.isFinite { return .milliseconds(Int64(seconds * 1000)) }
+        if let seconds = Double(s) {
+            guard seconds >= 0, seconds.isFinite, seconds * 1000 <= Double(maximum) else { return nil }
+            return .milliseconds(Int64(seconds * 1000))
+        }
         var total: Int64 = 0
         var number = ""
         var unit = ""
@@ -19,6 +25,7 @@ public enum DurationParser {
             case "d": factor = 86_400_000
             default: return false
             }
+            guard n.isFinite, n * factor <= Double(maximum) - Double(total) else { return false }
             total += Int64(n * factor)
             number = ""
             unit = ""
