@@ -50,9 +50,8 @@ public indirect enum TemplateValue: Sendable, Hashable {
         case .scalar(let scalar):
             let value = node.value
             guard case .string(let text) = value, text.contains("${{") else { return .literal(value, node.location) }
-            var start = node.location
-            if scalar.style == .singleQuoted || scalar.style == .doubleQuoted { start.column += 1 }
-            return .template(try Template.parse(text, at: start))
+            _ = scalar
+            return .template(try Template.parse(text, at: node.contentStart))
         case .sequence(let items):
             var out: [TemplateValue] = []
             var problems: [Diagnostic] = []

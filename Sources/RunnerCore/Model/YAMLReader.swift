@@ -72,10 +72,8 @@ struct YAMLReader {
 
     mutating func template(_ node: YAMLNode, what: String) -> Template? {
         guard let text = string(node, what: what) else { return nil }
-        var start = node.location
-        if let style = node.scalar?.style, style == .singleQuoted || style == .doubleQuoted { start.column += 1 }
         do throws(InvalidInput) {
-            return try Template.parse(text, at: start)
+            return try Template.parse(text, at: node.contentStart)
         } catch {
             diagnostics += error.diagnostics
             return nil

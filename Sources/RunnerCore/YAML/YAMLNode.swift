@@ -198,3 +198,20 @@ enum YAMLCoreSchema {
         isDigit(c) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "F"))
     }
 }
+
+extension YAMLNode {
+    /// Where a scalar's text begins: after an opening quote, or on the line after a `|`/`>`
+    /// indicator. (A block scalar's indentation is not kept, so columns inside it count from the
+    /// start of its text; lines are exact.)
+    public var contentStart: SourceLocation {
+        var at = location
+        switch scalar?.style {
+        case .singleQuoted?, .doubleQuoted?: at.column += 1
+        case .literal?, .folded?:
+            at.line += 1
+            at.column = 1
+        default: break
+        }
+        return at
+    }
+}
