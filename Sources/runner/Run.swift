@@ -38,9 +38,16 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Fail at once when the pipeline's concurrency lock is held, instead of waiting.")
     var noWait = false
 
+    @Option(help: "Run steps with `on:` only on these hosts or groups (comma-separated); local steps still run.")
+    var limit: String?
+
     func run() async throws {
         let (toolbox, path) = try Toolbox.locating(self.pipeline)
         let (pipeline, resolved) = try toolbox.load(path: path, params: params, inventory: inventory)
+        let limitNames = limit.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        for name in limitNames ?? [] where pipeline.inventory.resolve(name) == nil {
+            throw InvalidInput("--limit: no host or group '\(name)'\(Suggestion.hint(for: name, in: pipeline.inventory.names))")
+        }
         if dryRun {
             FileOutput.stdout.write(await toolbox.plan(pipeline, params: resolved))
             return
@@ -52,7 +59,7 @@ struct Run: AsyncParsableCommand {
         case .json: JSONLinesSink()
         }
         let engine = toolbox.engine()
-        let options = Engine.Options(runID: runID, trigger: "cli", noWait: noWait)
+        let options = Engine.Options(runID: runID, trigger: "cli", noWait: noWait, limit: limitNames)
         let task = Task {
             await engine.run(pipeline, params: resolved, options: options, sinks: [sink, StoreSink(store: store, pipeline: pipeline)])
         }

@@ -385,4 +385,30 @@ import Testing
         #expect(dir.read("rollback-done") == nil)
         #expect(dir.read("fin") != nil)
     }
+
+    @Test func stepsFanOutOverHostsAndLimitRestrictsThem() async throws {
+        let yaml = """
+            hosts:
+              web1: { connection: local }
+              web2: { connection: local }
+              db: { connection: local }
+            groups:
+              web: [web1, web2]
+            steps:
+              - id: each
+                on: [web, db]
+                run: echo on ${{ host.name }}
+              - name: here
+                run: echo local
+              - name: db only
+                on: db
+                run: echo db
+            """
+        let all = try await Harness.run(yaml)
+        #expect(Set(all.sink.output) == ["on web1", "on web2", "on db", "local", "db"])
+        #expect(all.sink.status(of: "each@web1") == .ok)
+        let limited = try await Harness.run(yaml, limit: ["web"])
+        #expect(Set(limited.sink.output) == ["on web1", "on web2", "local"])
+        #expect(limited.sink.status(of: "db only") == .skipped)
+    }
 }

@@ -81,7 +81,7 @@ enum Harness {
 
     static func run(_ yaml: String, params: [String: Value] = [:], plugins extra: [any StepPlugin] = [],
                     dir: TempDir = TempDir(), noWait: Bool = false, stepTimeout: Duration = .seconds(60),
-                    luaPluginDirectories: [String] = []) async throws -> Result {
+                    luaPluginDirectories: [String] = [], limit: [String]? = nil) async throws -> Result {
         let path = dir.write("pipeline.yml", yaml)
         let loader = loader(extra + (try LuaPluginLoader.discover(in: luaPluginDirectories)))
         let pipeline = try loader.load(path: path)
@@ -89,7 +89,7 @@ enum Harness {
         let engine = Engine(plugins: loader.plugins, scripting: LuaScripting(), lockDirectory: dir.path + "/locks",
                             defaultStepTimeout: stepTimeout)
         let sink = CollectingSink()
-        let outcome = await engine.run(pipeline, params: resolved, options: .init(runID: RunID.generate().description, noWait: noWait), sinks: [sink])
+        let outcome = await engine.run(pipeline, params: resolved, options: .init(runID: RunID.generate().description, noWait: noWait, limit: limit), sinks: [sink])
         return Result(outcome: outcome, sink: sink, dir: dir)
     }
 }

@@ -25,7 +25,7 @@ extension Engine {
             if let v = resolved[spec.name] { parent.emitter.masker.add(v) }
         }
         parent.emitter.emit(step: step, .log(.info, "running pipeline \(pipeline.name) (\(path))"))
-        let options = Options(runID: parent.runID, trigger: "pipeline")
+        let options = Options(runID: parent.runID, trigger: "pipeline", limit: parent.limit.map(Array.init))
         let outcome = await execute(pipeline, params: resolved, options: options, emitter: parent.emitter,
                                     depth: parent.depth + 1, heldLocks: parent.heldLocks)
         let outputs: [String: Value] = [

@@ -21,6 +21,13 @@ extension Engine {
         if let problem {
             return await finishFailed(step, ref: ref, message: problem, state: state, markFailure: markFailure)
         }
+        if instances.isEmpty {
+            // --limit left no host (or for_each gave an empty list): nothing to do.
+            state.emitter.emit(step: ref, .stepFinished(status: .skipped, duration: .zero, attempts: 0, exitCode: nil, outputs: [:], error: nil))
+            state.count(.skipped)
+            if let id = step.id { try? await state.runtime.set(["steps", id], .map(["status": "skipped", "outputs": .map([:])])) }
+            return .skipped
+        }
         let limit = step.maxParallel ?? (step.forEach != nil ? 1 : max(1, instances.count))
         let results = await withBoundedConcurrency(instances, limit: limit) { instance in
             await self.runInstance(step, instance: instance, phase: phase, state: state)
@@ -79,6 +86,7 @@ extension Engine {
                     }
                     for m in members where !resolved.contains(m) { resolved.append(m) }
                 }
+                if let limit = state.limit { resolved = resolved.filter { $0 == "local" || limit.contains($0) } }
                 hosts = resolved
             }
         } catch {

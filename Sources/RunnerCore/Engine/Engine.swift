@@ -32,12 +32,17 @@ public final class Engine: Sendable {
         public var noWait: Bool
         /// Extra read-only values for expressions (e.g. `payload` for webhook runs).
         public var context: [String: Value]
+        /// `--limit`: steps with `on:` run only on these hosts (host or group names); steps whose
+        /// hosts are all excluded are skipped. Local steps are not affected.
+        public var limit: [String]?
 
-        public init(runID: String, trigger: String = "cli", noWait: Bool = false, context: [String: Value] = [:]) {
+        public init(runID: String, trigger: String = "cli", noWait: Bool = false, context: [String: Value] = [:],
+                    limit: [String]? = nil) {
             self.runID = runID
             self.trigger = trigger
             self.noWait = noWait
             self.context = context
+            self.limit = limit
         }
     }
 
@@ -94,7 +99,8 @@ public final class Engine: Sendable {
             return finish(.failed, "cannot start the expression engine: \(error)")
         }
         var held = heldLocks
-        var state = RunState(runID: options.runID, pipeline: pipeline, runtime: runtime, emitter: emitter, depth: depth, heldLocks: held)
+        let limitHosts = options.limit.map { names in Set(names.flatMap { pipeline.inventory.resolve($0) ?? [$0] }) }
+        var state = RunState(runID: options.runID, pipeline: pipeline, runtime: runtime, emitter: emitter, depth: depth, heldLocks: held, limit: limitHosts)
 
         // Secrets, vars and the lock come before any step: a failure here runs nothing (not even finally).
         var lock: RunLock?
@@ -116,7 +122,7 @@ public final class Engine: Sendable {
                         emitter.emit(.lockWaiting(key: key, holder: current))
                     }
                     held.insert(key)
-                    state = RunState(runID: options.runID, pipeline: pipeline, runtime: runtime, emitter: emitter, depth: depth, heldLocks: held)
+                    state = RunState(runID: options.runID, pipeline: pipeline, runtime: runtime, emitter: emitter, depth: depth, heldLocks: held, limit: limitHosts)
                 }
             }
         } catch is CancellationError {

@@ -10,6 +10,8 @@ final class RunState: Sendable {
     let depth: Int
     /// Lock keys held by this run and its ancestors (a nested pipeline may re-enter them).
     let heldLocks: Set<String>
+    /// Hosts `--limit` allows; nil when there is no limit.
+    let limit: Set<String>?
 
     private struct Mutable {
         var failed = false
@@ -19,7 +21,9 @@ final class RunState: Sendable {
     }
     private let state = Mutex(Mutable())
 
-    init(runID: String, pipeline: Pipeline, runtime: any ScriptRuntime, emitter: EventEmitter, depth: Int, heldLocks: Set<String>) {
+    init(runID: String, pipeline: Pipeline, runtime: any ScriptRuntime, emitter: EventEmitter, depth: Int, heldLocks: Set<String>,
+         limit: Set<String>? = nil) {
+        self.limit = limit
         self.runID = runID
         self.pipeline = pipeline
         self.runtime = runtime
