@@ -222,16 +222,14 @@ public final class Engine: Sendable {
                     emitter: state.emitter, engine: self, run: state, locals: locals)
     }
 
-    /// A target by inventory name (`local` is this machine), created once per run.
+    /// A target by inventory name (`local` is this machine). The provider keeps one connection
+    /// per host and checks it before handing it out, so each step gets a live one.
     func target(named name: String, run state: RunState) async throws -> any Target {
         if name == "local" { return LocalTarget() }
-        if let cached = state.cachedTarget(name) { return cached }
         guard let host = state.pipeline.inventory.hosts[name] else {
             throw StepFailure("unknown host '\(name)'\(Suggestion.hint(for: name, in: state.pipeline.inventory.hosts.keys))")
         }
-        let target = try await targets.target(for: host)
-        state.cache(target, as: name)
-        return target
+        return try await targets.target(for: host)
     }
 
     func describe(_ error: any Error) -> String {

@@ -17,7 +17,6 @@ final class RunState: Sendable {
         var failed = false
         var firstFailedStep: String?
         var counts = StepCounts()
-        var targets: [String: any Target] = [:]
     }
     private let state = Mutex(Mutable())
 
@@ -46,6 +45,4 @@ final class RunState: Sendable {
     var counts: StepCounts { state.withLock { $0.counts } }
     func count(_ status: StepStatus) { state.withLock { $0.counts.add(status) } }
 
-    func cachedTarget(_ name: String) -> (any Target)? { state.withLock { $0.targets[name] } }
-    func cache(_ target: any Target, as name: String) { state.withLock { $0.targets[name] = target } }
 }
