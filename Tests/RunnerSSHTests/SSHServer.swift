@@ -1,1 +1,126 @@
-import Testing
+import Foundation
+
+/// A throwaway OpenSSH server on 127.0.0.1 for tests: its own host key, sshd_config,
+/// authorized_keys and pid file in a temporary directory, run as `/usr/sbin/sshd -D -e -f config`
+/// and stopped by `stop()`. Logins are as the unprivileged user `runner-test` (created if
+/// missing) with the throwaway ed25519 key `SSHServer.clientKey`.
+///
+/// Needs root (sshd switches users) and Debian's `openssh-server`. Start several with
+/// `SSHServer.start(count:)`; each has its own port and host key.
+final class SSHServer: @unchecked Sendable {
+    // @unchecked Sendable is sound: the mutable state (`process`, `hostKey`) is only touched under `lock`.
+    static let user = "runner-test"
+
+    let directory: String
+    let port: Int
+    private let lock = NSLock()
+    private var process: Process?
+    private var generation = 0
+
+    /// The path of the current host key (its public half is `hostKey + ".pub"`).
+    var hostKey: String { lock.withLock { "\(directory)/host_key_\(generation)" } }
+
+    /// Starts one server on a random free port.
+    static func start() throws -> SSHServer {
+        try ensureUserAndClientKey()
+        let server = SSHServer(directory: try makeTemporaryDirectory("runner-sshd"), port: try freePort())
+        try server.launch(newHostKey: true)
+        return server
+    }
+
+    /// Starts `count` independent servers.
+    static func start(count: Int) throws -> [SSHServer] {
+        try (0..<count).map { _ in try start() }
+    }
+
+    private init(directory: String, port: Int) {
+        self.directory = directory
+        self.port = port
+    }
+
+    deinit { stop() }
+
+    /// Stops the server and starts it again on the same port, with a brand-new host key when
+    /// `newHostKey` is true.
+    func restart(newHostKey: Bool) throws {
+        stop()
+        try launch(newHostKey: newHostKey)
+    }
+
+    /// Stops sshd (SIGTERM) and waits for it; connections already made are unaffected.
+    func stop() {
+        let running = lock.withLock { () -> Process? in defer { process = nil }; return process }
+        guard let running, running.isRunning else { return }
+        running.terminate()
+        running.waitUntilExit()
+    }
+
+    /// A known_hosts line for the current host key.
+    func knownHostsLine() throws -> String {
+        let publicKey = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8).split(separator: " ")
+        return "[127.0.0.1]:\(port) \(publicKey[0]) \(publicKey[1])\n"
+    }
+
+    /// Writes a known_hosts file trusting this server and returns its path.
+    func writeKnownHosts() throws -> String {
+        let path = "\(directory)/known_hosts.\(UUID().uuidString)"
+        try knownHostsLine().write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// The `SHA256:…` fingerprint of the current host key.
+    func fingerprint() throws -> String {
+        let output = try Self.run("/usr/bin/ssh-keygen", ["-l", "-E", "sha256", "-f", hostKey + ".pub"])
+        return String(output.split(separator: " ")[1])
+    }
+
+    private func launch(newHostKey: Bool) throws {
+        let key = lock.withLock { () -> String in
+            if newHostKey { generation += 1 }
+            return "\(directory)/host_key_\(generation)"
+        }
+        if newHostKey { try Self.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]) }
+        let config = """
+            ListenAddress 127.0.0.1
+            Port \(port)
+            HostKey \(key)
+            AuthorizedKeysFile \(Self.authorizedKeys)
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            UsePAM no
+            PidFile \(directory)/sshd.pid
+            StrictModes no
+            AllowUsers \(Self.user)
+            Subsystem sftp internal-sftp
+            LogLevel VERBOSE
+
+            """
+        let configPath = "\(directory)/sshd_config"
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
+
+        let sshd = Process()
+        sshd.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
+        sshd.arguments = ["-D", "-e", "-f", configPath]
+        _ = FileManager.default.createFile(atPath: "\(directory)/sshd.log", contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(directory)/sshd.log"))
+        log.seekToEndOfFile()
+        sshd.standardError = log
+        sshd.standardOutput = log
+        try sshd.run()
+        lock.withLock { process = sshd }
+        try waitUntilListening(sshd)
+    }
+
+    private func waitUntilListening(_ sshd: Process) throws {
+        for _ in 0..<200 {
+            guard sshd.isRunning else { throw FixtureError("sshd exited: \(log())") }
+            if (try? String(contentsOfFile: "\(directory)/sshd.log", encoding: .utf8))?.contains("Server listening") == true { return }
+            usleep(20_000)
+        }
+        throw FixtureError("sshd did not start listening: \(log())")
+    }
+
+    /// sshd's log so far (for failure messages).
+    func log() -> String { (try? String(contentsOfFile: "\(directory)/sshd.log", encoding: .utf8)) ?? "" }
+}
