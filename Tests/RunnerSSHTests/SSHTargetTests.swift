@@ -95,7 +95,7 @@ struct SSHCommandTests {
         let result = try await target.run(
             Command(.shell("sleep 100 & echo $! > \(pidFile); wait"), timeout: .seconds(1), killGrace: .seconds(1)),
             onOutput: { _ in })
-        #expect(result.timedOut)
+        #expect(result.timedOut, "\(result)")
         #expect(ContinuousClock.now - start < .seconds(5))
         let check = try await target.run(Command(.shell("sleep 0.2; kill -0 $(cat \(pidFile)) && echo alive || echo gone; rm -f \(pidFile)")), onOutput: { _ in })
         #expect(check.stdout == "gone\n")
@@ -117,7 +117,7 @@ struct SSHCommandTests {
         let target = try await connect(server)
         // The login shell is replaced by `sh`, whose parent is the session's sshd process.
         let error = await #expect(throws: TargetError.self) {
-            try await target.run(Command(.shell("kill -9 $PPID; sleep 30")), onOutput: { _ in })
+            try await target.run(Command(.shell("kill -9 $(ps -o ppid= -p $PPID); sleep 30")), onOutput: { _ in })
         }
         #expect(error?.message.contains("connection") == true)
     }
