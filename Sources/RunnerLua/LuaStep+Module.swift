@@ -26,7 +26,10 @@ extension LuaStep {
         try state.register("runner.sh") { args in
             let command = try args.string(0)
             let result = try control.block { try await context.run(.shell(command)) }
-            guard result.exitCode == 0 else { throw LuaStepFailure(message: "command failed (\(Self.how(result)))" + Self.tail(result)) }
+            guard result.exitCode == 0 else {
+                let tail = result.stderrTail
+                throw LuaStepFailure(message: "command failed (\(result.failureReason))" + (tail.isEmpty ? "" : ": \(tail)"))
+            }
             return [.string(result.stdout)]
         }
         try state.register("runner.exec") { args in
@@ -171,16 +174,6 @@ extension LuaStep {
         dirs += LuaPluginLoader.directories(pipelineDirectory: context.pipelineDirectory, environment: ProcessInfo.processInfo.environment)
         var seen = Set<String>()
         return dirs.filter { seen.insert($0).inserted }
-    }
-
-    static func how(_ result: CommandResult) -> String {
-        if result.timedOut { return "timed out" }
-        return result.signal.map { "killed by signal \($0)" } ?? "exit code \(result.exitCode ?? -1)"
-    }
-
-    static func tail(_ result: CommandResult) -> String {
-        let tail = result.stderr.split(separator: "\n").suffix(5).joined(separator: "\n")
-        return tail.isEmpty ? "" : ": \(tail)"
     }
 
     /// The options table many functions take: `{ on = "hornbill", env = {...}, cwd = "/srv", timeout = 30 }`.

@@ -61,7 +61,7 @@ struct Run: AsyncParsableCommand {
         let engine = toolbox.engine()
         let options = Engine.Options(runID: runID, trigger: "cli", noWait: noWait, limit: limitNames)
         let task = Task {
-            await engine.run(pipeline, params: resolved, options: options, sinks: [sink, StoreSink(store: store, pipeline: pipeline)])
+            await engine.run(pipeline, params: resolved, options: options, sinks: [sink, StoreSink(store: store)])
         }
         let signals = SignalHandler { count in
             if count == 1 {

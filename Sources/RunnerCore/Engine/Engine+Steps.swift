@@ -249,10 +249,9 @@ extension Engine {
                 var outputs: [String: Value] = ["stdout": .string(result.stdout), "stderr": .string(result.stderr)]
                 outputs["exit_code"] = result.exitCode.map { .int(Int($0)) } ?? .null
                 if result.exitCode == 0 { return AttemptResult(status: .ok, outputs: outputs, exitCode: 0) }
-                let how = result.signal.map { "killed by signal \($0)" } ?? "exit code \(result.exitCode ?? -1)"
-                let tail = result.stderr.split(separator: "\n").suffix(5).joined(separator: "\n")
+                let tail = result.stderrTail
                 return AttemptResult(status: .failed, outputs: outputs, exitCode: result.exitCode,
-                                     error: tail.isEmpty ? how : "\(how): \(tail)")
+                                     error: tail.isEmpty ? result.failureReason : "\(result.failureReason): \(tail)")
             case .uses(let name, let with, _):
                 guard let plugin = plugins[name] else { return AttemptResult(status: .failed, error: "unknown plugin '\(name)'") }
                 var values: [String: Value] = [:]

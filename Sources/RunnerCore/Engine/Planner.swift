@@ -91,12 +91,7 @@ public struct Planner: Sendable {
                     if let state {
                         planned.detail = await engine.renderForDisplay(t, locals: [:], state: state)
                     } else {
-                        planned.detail = t.parts.map { part in
-                            switch part {
-                            case .text(let s): s
-                            case .expression(let e): "${{ \(e.source) }}"
-                            }
-                        }.joined()
+                        planned.detail = t.source
                     }
                 case .uses(let plugin, let with, _):
                     planned.kind = "uses \(plugin)"

@@ -13,7 +13,7 @@ public final class StoreSink: EventSink {
     }
     private let state = Mutex(State())
 
-    public init(store: RunStore, pipeline: Pipeline? = nil) {
+    public init(store: RunStore) {
         self.store = store
     }
 

@@ -69,6 +69,16 @@ public struct Template: Sendable, Hashable {
         return found
     }
 
+    /// The text as written, `${{ }}` included.
+    public var source: String {
+        parts.map { part in
+            switch part {
+            case .text(let s): s
+            case .expression(let e): "${{ \(e.source) }}"
+            }
+        }.joined()
+    }
+
     public var expressions: [Expression] {
         parts.compactMap { if case .expression(let e) = $0 { e } else { nil } }
     }

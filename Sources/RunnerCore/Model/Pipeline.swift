@@ -84,13 +84,7 @@ public struct Step: Sendable {
         if let id { return id }
         switch body {
         case .run(let t):
-            let text = t.parts.map { part -> String in
-                switch part {
-                case .text(let s): s
-                case .expression(let e): "${{ \(e.source) }}"
-                }
-            }.joined()
-            let firstLine = text.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? ""
+            let firstLine = t.source.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? ""
             return firstLine.count > 60 ? String(firstLine.prefix(57)) + "..." : firstLine
         case .uses(let plugin, _, _): return plugin
         case .lua: return "lua"

@@ -115,3 +115,16 @@ public struct TargetError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(target): \(message)" }
 }
+
+extension CommandResult {
+    /// Why the command failed, for messages: `exit code 3`, `killed by signal 9` or `timed out`.
+    public var failureReason: String {
+        if timedOut { return "timed out" }
+        return signal.map { "killed by signal \($0)" } ?? "exit code \(exitCode ?? -1)"
+    }
+
+    /// The last five lines of stderr (empty when there are none), for error messages.
+    public var stderrTail: String {
+        stderr.split(separator: "\n").suffix(5).joined(separator: "\n")
+    }
+}
