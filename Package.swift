@@ -8,13 +8,14 @@ let package = Package(
         .executable(name: "runner", targets: ["runner"]),
         .library(name: "RunnerCore", targets: ["RunnerCore"]),
         .library(name: "RunnerLua", targets: ["RunnerLua"]),
+        .library(name: "RunnerSSH", targets: ["RunnerSSH"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
-        // System libraries (Debian: liblua5.4-dev, libyaml-dev). Each header also carries the
+        // System libraries (Debian: liblua5.4-dev, libyaml-dev, libssh-dev). Each header also carries the
         // few static inline shims Swift needs for C macros.
         .systemLibrary(
             name: "CLua",
@@ -25,6 +26,11 @@ let package = Package(
             name: "CYAML",
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibSSH",
+            pkgConfig: "libssh",
+            providers: [.apt(["libssh-dev"])]
         ),
         .target(
             name: "RunnerCore",
@@ -37,16 +43,22 @@ let package = Package(
             name: "RunnerLua",
             dependencies: ["CLua", "RunnerCore"]
         ),
+        .target(
+            name: "RunnerSSH",
+            dependencies: ["CLibSSH", "RunnerCore"]
+        ),
         .executableTarget(
             name: "runner",
             dependencies: [
                 "RunnerCore",
                 "RunnerLua",
+                "RunnerSSH",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "RunnerCoreTests", dependencies: ["RunnerCore", "RunnerLua"]),
         .testTarget(name: "RunnerLuaTests", dependencies: ["RunnerLua", "RunnerCore"]),
+        .testTarget(name: "RunnerSSHTests", dependencies: ["RunnerSSH", "RunnerCore"]),
         .testTarget(name: "RunnerCLITests", dependencies: ["runner", "RunnerCore"]),
     ]
 )

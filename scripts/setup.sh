@@ -10,6 +10,7 @@ packages=(
   util-linux procps                      # flock(1) and pkill(1), used by the lock tests
   curl                                   # runner.http.request runs curl on the target
   python3                                # the tests' local HTTP server (Tests/Support)
+  openssh-server openssh-client          # the SSH tests' sshd on loopback; ssh for bench/ssh.sh
   hyperfine                              # bench/
 )
 missing=()

@@ -7,6 +7,7 @@
 #include <libssh/callbacks.h>
 #include <libssh/sftp.h>
 #include <string.h>
+#include <poll.h>
 
 /// How a remote command ended, filled in by libssh's channel callbacks. It must stay at a
 /// fixed address (allocate it) for as long as the channel it watches exists.
@@ -42,5 +43,16 @@ static inline int runner_ssh_watch_exit(ssh_channel channel, runner_ssh_exit_sta
     state->callbacks.channel_exit_status_function = runner_ssh_on_exit_status;
     state->callbacks.channel_exit_signal_function = runner_ssh_on_exit_signal;
     return ssh_set_channel_callbacks(channel, &state->callbacks);
+}
+
+static int runner_ssh_wake(socket_t fd, int revents, void *userdata) {
+    (void)fd; (void)revents; (void)userdata;
+    return 0;
+}
+
+/// Adds `fd` to `event` so that `ssh_event_dopoll` returns when it becomes readable (the
+/// callback only wakes the poll; the caller looks at the descriptor itself).
+static inline int runner_ssh_event_add_wakeup(ssh_event event, int fd) {
+    return ssh_event_add_fd(event, fd, POLLIN, runner_ssh_wake, NULL);
 }
 #endif

@@ -43,6 +43,17 @@ struct RemoteCommandLoop {
         var drainDeadline: ContinuousClock.Instant? = nil
         var remoteEOF = [false, false]
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var marker = ProcessGroupMarker()
+        var killers: [SSHChannel] = []
+
+        // libssh reads packets only when asked: once both streams hit EOF no read call pumps
+        // the socket any more, so the wait below is `ssh_event_dopoll`, which processes what
+        // arrives (exit status, close) and also wakes on the cancellation pipe.
+        guard let event = ssh_event_new() else { throw session.failure("ssh_event_new") }
+        defer { ssh_event_free(event) }
+        try session.check(ssh_event_add_session(event, session.raw), "ssh_event_add_session")
+        defer { _ = ssh_event_remove_session(event, session.raw) }
+        var watchingCancel = runner_ssh_event_add_wakeup(event, cancel.readFD) == SSH_OK
 
         while true {
             // Output first: everything libssh has already buffered.
@@ -55,7 +66,11 @@ struct RemoteCommandLoop {
                     gotData = true
                     buffer.withUnsafeBytes { bytes in
                         let chunk = UnsafeRawBufferPointer(rebasing: bytes[..<Int(count)])
-                        if isStderr == 0 { stdout.append(chunk, onOutput) } else { stderr.append(chunk, onOutput) }
+                        if isStderr == 0 {
+                            stdout.append(chunk, onOutput)
+                        } else {
+                            marker.filter(chunk).withUnsafeBytes { stderr.append($0, onOutput) }
+                        }
                     }
                 } else if count == SSH_EOF {
                     remoteEOF[index] = true
@@ -97,21 +112,30 @@ struct RemoteCommandLoop {
             if let deadline = stopDeadline, clock.now >= deadline {
                 if ending == .finished { ending = .timedOut }
                 stopStage += 1
-                if stopStage == 1 { channel.sendSignal("TERM"); stopDeadline = clock.now + command.killGrace }
-                else if stopStage == 2 { channel.sendSignal("KILL"); stopDeadline = clock.now + .seconds(1) }
-                else { break }
+                if stopStage == 1 {
+                    try signalGroup("TERM", marker.processGroup, event: event, killers: &killers)
+                    stopDeadline = clock.now + command.killGrace
+                } else if stopStage == 2 {
+                    try signalGroup("KILL", marker.processGroup, event: event, killers: &killers)
+                    stopDeadline = clock.now + .seconds(1)
+                } else {
+                    break
+                }
             }
 
             // Sleep until the socket has data, cancellation, or the next deadline (at most 1 s).
+            if ending != .finished, watchingCancel {
+                _ = ssh_event_remove_fd(event, cancel.readFD)
+                watchingCancel = false
+            }
             var wait = Duration.seconds(1)
             for deadline in [stopDeadline, drainDeadline].compactMap({ $0 }) { wait = min(wait, deadline - clock.now) }
             let milliseconds = Int32(max(0, min(1000, wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000 + 1)))
-            var fds = [
-                pollfd(fd: ssh_get_fd(session.raw), events: Int16(POLLIN), revents: 0),
-                pollfd(fd: ending == .finished ? cancel.readFD : -1, events: Int16(POLLIN), revents: 0),
-            ]
-            _ = poll(&fds, 2, milliseconds)
+            if ssh_event_dopoll(event, milliseconds) == SSH_ERROR, !session.isConnected {
+                throw lost(session, "ssh_event_dopoll")
+            }
         }
+        marker.finish().withUnsafeBytes { stderr.append($0, onOutput) }
         stdout.finish(onOutput)
         stderr.finish(onOutput)
         let signal = channel.exitSignal
@@ -121,6 +145,24 @@ struct RemoteCommandLoop {
             stdoutTruncated: stdout.truncated, stderrTruncated: stderr.truncated,
             timedOut: ending == .timedOut, duration: clock.now - start)
         return (result, ending)
+    }
+
+    /// Signals the remote command's process group: a `signal` channel request (which
+    /// OpenSSH honours for the login shell only, and not every server supports), then
+    /// `kill -SIG -PGID` (dash's kill takes no `--`) on a second channel of the same session, which reaches every
+    /// process of the group. The session leaves the event while the channel opens, since
+    /// libssh's blocking requests poll the session on their own.
+    private func signalGroup(_ name: String, _ group: Int?, event: ssh_event, killers: inout [SSHChannel]) throws {
+        channel.sendSignal(name)
+        guard let group else { return }
+        let session = channel.session
+        _ = ssh_event_remove_session(event, session.raw)
+        defer { _ = ssh_event_add_session(event, session.raw) }
+        do {
+            killers.append(try SSHChannel(session: session, command: "kill -\(name) -\(group) 2>/dev/null"))
+        } catch {
+            guard session.isConnected else { throw lost(session, "kill channel") }
+        }
     }
 
     private func lost(_ session: SSHSession, _ function: String) -> TargetError {

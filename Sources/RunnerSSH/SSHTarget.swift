@@ -73,7 +73,12 @@ public struct SSHTarget: Target {
         // on to its whole process group (sshd made it a group leader); the command runs in the
         // background with the channel's stdin (fd 3), as asynchronous lists get /dev/null.
         let cd = command.workingDirectory.map { "cd \(ShellQuote.quote($0)) && " } ?? ""
-        return "exec 3<&0 && trap 'trap - TERM; kill -TERM 0' TERM && \(cd){ \(words.joined(separator: " ")) <&3 3<&- & } && wait $!"
+        // First, the process group id (sshd made the login shell a session leader) goes to
+        // stderr as a marker line, which `ProcessGroupMarker` strips: a timeout kills that
+        // group from a second channel, because OpenSSH delivers signal requests to the
+        // login shell alone.
+        let marker = "printf '\\001runner-pgid:%s\\n' \"$$\" >&2; "
+        return marker + "exec 3<&0 && trap 'trap - TERM; kill -TERM 0' TERM && \(cd){ \(words.joined(separator: " ")) <&3 3<&- & } && wait $!"
     }
 
     private static func isVariableName(_ key: String) -> Bool {

@@ -33,23 +33,10 @@ extension SSHServer {
 
     static func ensureUserAndClientKey() throws { try setup.get() }
 
-    /// Runs a program to completion, returning its stdout; throws when it exits non-zero.
+    /// Runs a program to completion, returning its output; throws when it exits non-zero.
     @discardableResult
     static func run(_ program: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw FixtureError("\(program) \(arguments.joined(separator: " ")) failed: \(text)")
-        }
-        return text
+        try Spawn.run(program, arguments)
     }
 }
 

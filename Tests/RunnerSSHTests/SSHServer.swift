@@ -8,13 +8,13 @@ import Foundation
 /// Needs root (sshd switches users) and Debian's `openssh-server`. Start several with
 /// `SSHServer.start(count:)`; each has its own port and host key.
 final class SSHServer: @unchecked Sendable {
-    // @unchecked Sendable is sound: the mutable state (`process`, `hostKey`) is only touched under `lock`.
+    // @unchecked Sendable is sound: the mutable state (`pid`, `generation`) is only touched under `lock`.
     static let user = "runner-test"
 
     let directory: String
     let port: Int
     private let lock = NSLock()
-    private var process: Process?
+    private var pid: pid_t?
     private var generation = 0
 
     /// The path of the current host key (its public half is `hostKey + ".pub"`).
@@ -49,10 +49,18 @@ final class SSHServer: @unchecked Sendable {
 
     /// Stops sshd (SIGTERM) and waits for it; connections already made are unaffected.
     func stop() {
-        let running = lock.withLock { () -> Process? in defer { process = nil }; return process }
-        guard let running, running.isRunning else { return }
-        running.terminate()
-        running.waitUntilExit()
+        guard let running = lock.withLock({ () -> pid_t? in defer { pid = nil }; return pid }) else { return }
+        Glibc.kill(running, SIGTERM)
+        Spawn.wait(running)
+    }
+
+    /// Kills every connection's sshd process with SIGKILL, then the listener: what a crashed
+    /// or rebooted server looks like to clients. Other servers' connections are untouched.
+    func crash() {
+        guard let running = lock.withLock({ () -> pid_t? in defer { pid = nil }; return pid }) else { return }
+        _ = try? Self.run("/usr/bin/pkill", ["-KILL", "-P", String(running)])
+        Glibc.kill(running, SIGKILL)
+        Spawn.wait(running)
     }
 
     /// A known_hosts line for the current host key.
@@ -99,23 +107,17 @@ final class SSHServer: @unchecked Sendable {
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
 
-        let sshd = Process()
-        sshd.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
-        sshd.arguments = ["-D", "-e", "-f", configPath]
-        _ = FileManager.default.createFile(atPath: "\(directory)/sshd.log", contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(directory)/sshd.log"))
-        log.seekToEndOfFile()
-        sshd.standardError = log
-        sshd.standardOutput = log
-        try sshd.run()
-        lock.withLock { process = sshd }
-        try waitUntilListening(sshd)
+        let logged = log().utf8.count
+        let sshd = try Spawn.start("/usr/sbin/sshd", ["-D", "-e", "-f", configPath], logFile: "\(directory)/sshd.log")
+        lock.withLock { pid = sshd }
+        try waitUntilListening(sshd, after: logged)
     }
 
-    private func waitUntilListening(_ sshd: Process) throws {
-        for _ in 0..<200 {
-            guard sshd.isRunning else { throw FixtureError("sshd exited: \(log())") }
-            if (try? String(contentsOfFile: "\(directory)/sshd.log", encoding: .utf8))?.contains("Server listening") == true { return }
+    /// Waits for this launch's "Server listening" line (the log also holds earlier launches').
+    private func waitUntilListening(_ sshd: pid_t, after offset: Int) throws {
+        for _ in 0..<250 {
+            guard Spawn.isRunning(sshd) else { throw FixtureError("sshd exited: \(log())") }
+            if String(decoding: log().utf8.dropFirst(offset), as: UTF8.self).contains("Server listening") { return }
             usleep(20_000)
         }
         throw FixtureError("sshd did not start listening: \(log())")
