@@ -6,6 +6,7 @@
 #include <libssh/libssh.h>
 #include <libssh/callbacks.h>
 #include <libssh/sftp.h>
+#include <libssh/server.h>  // ssh_send_keepalive, usable by clients too
 #include <string.h>
 #include <poll.h>
 

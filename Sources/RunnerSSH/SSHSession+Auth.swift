@@ -26,7 +26,11 @@ extension SSHSession {
 
     func verifyHostKey(_ options: SSHConnectOptions) throws {
         let fingerprint = try serverFingerprint()
-        let host = options.port == 22 ? options.host : "[\(options.host)]:\(options.port)"
+        var port: UInt32 = 22
+        _ = ssh_options_get_port(raw, &port)
+        let address = option(SSH_OPTIONS_HOST) ?? options.host
+        let host = port == 22 ? address : "[\(address)]:\(port)"
+        let file = option(SSH_OPTIONS_KNOWNHOSTS) ?? "~/.ssh/known_hosts"
         switch ssh_session_is_known_server(raw) {
         case SSH_KNOWN_HOSTS_OK:
             return
@@ -34,38 +38,49 @@ extension SSHSession {
             throw TargetError(target: name, """
                 host key for \(host) has CHANGED (now \(fingerprint)); refusing to connect. \
                 This can be a man-in-the-middle attack. If the host was really re-keyed, remove \
-                its old entry (ssh-keygen -R '\(host)' -f \(options.knownHostsFile)) and accept the new key.
+                its old entry (ssh-keygen -R '\(host)' -f \(file)) and accept the new key.
                 """)
         case SSH_KNOWN_HOSTS_UNKNOWN, SSH_KNOWN_HOSTS_NOT_FOUND:
             guard options.hostKeyPolicy == .acceptNew else {
                 throw TargetError(target: name, """
                     host key for \(host) is unknown (\(fingerprint)); refusing to connect. After checking \
-                    the fingerprint, accept it with: ssh-keyscan -p \(options.port) \(options.host) >> \
-                    \(options.knownHostsFile) (or connect once with the accept-new host key policy)
+                    the fingerprint, add it with: ssh-keyscan -p \(port) \(address) >> \(file) \
+                    (or set host_key_policy: accept-new on the host in the inventory)
                     """)
             }
-            try check(ssh_session_update_known_hosts(raw), "ssh_session_update_known_hosts(\(options.knownHostsFile))")
+            try check(ssh_session_update_known_hosts(raw), "ssh_session_update_known_hosts(\(file))")
         default:
-            throw failure("ssh_session_is_known_server", "cannot check \(options.knownHostsFile)")
+            throw failure("ssh_session_is_known_server", "cannot check \(file)")
         }
     }
 
     func authenticate(_ options: SSHConnectOptions) throws {
+        let user = option(SSH_OPTIONS_USER) ?? "?"
         var tried: [String] = []
         if let identity = options.identityFile {
             var key: ssh_key? = nil
-            try check(ssh_pki_import_privkey_file(identity, nil, nil, nil, &key),
-                      "ssh_pki_import_privkey_file(\(identity))")
+            let rc = ssh_pki_import_privkey_file(identity, options.identityPassphrase, nil, nil, &key)
+            guard rc == SSH_OK else {
+                let readable = access(identity, R_OK) == 0
+                throw TargetError(target: name, readable
+                    ? "cannot load identity \(identity): not a private key, or it is encrypted and the passphrase is \(options.identityPassphrase == nil ? "missing (set identity_passphrase on the host)" : "wrong")"
+                    : "cannot read identity \(identity): \(String(cString: strerror(errno)))")
+            }
             defer { ssh_key_free(key) }
             if try authResult(ssh_userauth_publickey(raw, nil, key), "ssh_userauth_publickey") { return }
             tried.append("identity \(identity)")
+            if options.useAgent, let socket = getenv("SSH_AUTH_SOCK"), socket.pointee != 0 {
+                if try authResult(ssh_userauth_agent(raw, nil), "ssh_userauth_agent") { return }
+                tried.append("ssh-agent keys")
+            }
+        } else {
+            // The agent, then every IdentityFile of the configuration and the default keys.
+            if try authResult(ssh_userauth_publickey_auto(raw, nil, options.identityPassphrase), "ssh_userauth_publickey_auto") {
+                return
+            }
+            tried.append("ssh-agent keys and the identity files of the SSH configuration (~/.ssh/id_*)")
         }
-        if options.useAgent, let socket = getenv("SSH_AUTH_SOCK"), socket.pointee != 0 {
-            if try authResult(ssh_userauth_agent(raw, nil), "ssh_userauth_agent") { return }
-            tried.append("ssh-agent keys")
-        }
-        let what = tried.isEmpty ? "no identity file and no ssh-agent (SSH_AUTH_SOCK unset)" : tried.joined(separator: ", ")
-        throw TargetError(target: name, "authentication as '\(options.user)' failed: server accepted none of: \(what)")
+        throw TargetError(target: name, "authentication as '\(user)' failed: the server accepted none of: \(tried.joined(separator: ", "))")
     }
 
     /// True on success, false when the server denied the key(s); throws on protocol errors.

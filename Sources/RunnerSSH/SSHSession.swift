@@ -17,46 +17,68 @@ public enum HostKeyPolicy: Sendable, Hashable {
     case acceptNew
 }
 
-/// Where and how to connect.
+/// Where and how to connect. Unset fields come from the OpenSSH client configuration
+/// (`~/.ssh/config`: Host aliases, HostName, Port, User, IdentityFile, ProxyJump,
+/// ProxyCommand, UserKnownHostsFile), then from libssh's defaults (port 22, the current user,
+/// `~/.ssh/known_hosts`, the default identity files).
 public struct SSHConnectOptions: Sendable, Hashable {
+    /// An address or a Host alias of the client configuration.
     public var host: String
-    public var port: Int
-    public var user: String
-    /// Private key file (ed25519, ecdsa or rsa, without passphrase). Tried before the agent.
+    public var port: Int?
+    public var user: String?
+    /// Private key file (ed25519, ecdsa or rsa). When set, only this key and the agent are
+    /// offered; when nil, the agent and every identity of the configuration and defaults.
     public var identityFile: String?
+    /// Passphrase of an encrypted identity file (from a pipeline secret).
+    public var identityPassphrase: String?
     /// The known_hosts file host keys are checked against (and appended to with `.acceptNew`).
-    public var knownHostsFile: String
+    public var knownHostsFile: String?
     public var hostKeyPolicy: HostKeyPolicy
     /// Limit for the TCP connect and for every blocking libssh exchange afterwards (handshake,
     /// authentication, SFTP requests), so a dead server fails instead of hanging.
     public var timeout: Duration
+    /// Idle interval after which the connection is probed: TCP keepalive on the socket (a dead
+    /// peer is noticed after about four intervals) and SSH keepalive requests while a command
+    /// runs silently, which keep NAT and firewall state alive.
+    public var keepalive: Duration
     /// Also try the keys of the ssh-agent at `SSH_AUTH_SOCK`, when that variable is set.
     public var useAgent: Bool
+    /// The OpenSSH client configuration to read; nil reads `~/.ssh/config` when it exists.
+    /// `RUNNER_SSH_CONFIG` overrides it (a path, or `none`).
+    public var configFile: String?
 
     public init(
-        host: String, port: Int = 22, user: String, identityFile: String? = nil, knownHostsFile: String,
-        hostKeyPolicy: HostKeyPolicy = .strict, timeout: Duration = .seconds(10), useAgent: Bool = true
+        host: String, port: Int? = nil, user: String? = nil, identityFile: String? = nil, identityPassphrase: String? = nil,
+        knownHostsFile: String? = nil, hostKeyPolicy: HostKeyPolicy = .strict, timeout: Duration = .seconds(10),
+        keepalive: Duration = .seconds(15), useAgent: Bool = true, configFile: String? = nil
     ) {
         self.host = host
         self.port = port
         self.user = user
         self.identityFile = identityFile
+        self.identityPassphrase = identityPassphrase
         self.knownHostsFile = knownHostsFile
         self.hostKeyPolicy = hostKeyPolicy
         self.timeout = timeout
+        self.keepalive = keepalive
         self.useAgent = useAgent
+        self.configFile = configFile
     }
 
-    /// Options for an inventory host: its address, port (22), user (`$USER`), identity and
-    /// known_hosts file (`~/.ssh/known_hosts`).
-    public init(_ host: Inventory.Host, hostKeyPolicy: HostKeyPolicy = .strict, timeout: Duration = .seconds(10)) {
-        let home = getenv("HOME").map { String(cString: $0) } ?? "/"
+    /// Options for an inventory host; `~` in paths is the user's home.
+    public init(_ host: Inventory.Host, credentials: HostCredentials = HostCredentials()) {
         self.init(
-            host: host.address, port: host.port ?? 22,
-            user: host.user ?? getenv("USER").map { String(cString: $0) } ?? "root",
-            identityFile: host.identity, knownHostsFile: host.knownHosts ?? "\(home)/.ssh/known_hosts",
-            hostKeyPolicy: hostKeyPolicy, timeout: timeout)
+            host: host.address, port: host.port, user: host.user, identityFile: host.identity.map(expandTilde),
+            identityPassphrase: credentials.identityPassphrase, knownHostsFile: host.knownHosts.map(expandTilde),
+            hostKeyPolicy: host.acceptNewHostKey ? .acceptNew : .strict, timeout: host.connectTimeout ?? .seconds(10),
+            keepalive: host.keepalive ?? .seconds(15))
     }
+}
+
+func expandTilde(_ path: String) -> String {
+    guard path == "~" || path.hasPrefix("~/") else { return path }
+    let home = getenv("HOME").map { String(cString: $0) } ?? "/"
+    return home + path.dropFirst()
 }
 
 /// One authenticated SSH connection (one libssh `ssh_session`), shared by the commands and file
@@ -74,11 +96,14 @@ public final class SSHSession: @unchecked Sendable {
     /// The inventory name of the host, used in error messages.
     public let name: String
     let raw: ssh_session
+    /// How long a command may run silently before an SSH keepalive request goes out.
+    let keepalive: Duration
     private let queue: DispatchQueue
 
-    private init(name: String, raw: ssh_session) {
+    private init(name: String, raw: ssh_session, keepalive: Duration) {
         self.name = name
         self.raw = raw
+        self.keepalive = keepalive
         self.queue = DispatchQueue(label: "runner.ssh.\(name)")
     }
 
@@ -93,7 +118,7 @@ public final class SSHSession: @unchecked Sendable {
     ///   unknown host key (with its SHA256 fingerprint), a changed host key, or no accepted key.
     public static func connect(name: String, options: SSHConnectOptions) async throws -> SSHSession {
         guard let raw = ssh_new() else { throw TargetError(target: name, "ssh_new failed") }
-        let session = SSHSession(name: name, raw: raw)
+        let session = SSHSession(name: name, raw: raw, keepalive: options.keepalive)
         try await session.perform { try $0.open(options) }
         return session
     }
@@ -122,20 +147,64 @@ public final class SSHSession: @unchecked Sendable {
     var isConnected: Bool { ssh_is_connected(raw) != 0 }
 
     private func open(_ options: SSHConnectOptions) throws {
+        var processConfig: UInt8 = 0  // read below, explicitly, so inventory values win
+        try check(ssh_options_set(raw, SSH_OPTIONS_PROCESS_CONFIG, &processConfig), "ssh_options_set(process_config)")
         try setOption(SSH_OPTIONS_HOST, options.host)
-        try setOption(SSH_OPTIONS_USER, options.user)
-        try setOption(SSH_OPTIONS_KNOWNHOSTS, options.knownHostsFile)
-        try setOption(SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null")
-        var port = UInt32(clamping: options.port)
-        try check(ssh_options_set(raw, SSH_OPTIONS_PORT, &port), "ssh_options_set(port)")
+        if let config = Self.configFile(options) {
+            try check(ssh_options_parse_config(raw, config), "reading the SSH client configuration \(config)")
+        }
+        if let user = options.user { try setOption(SSH_OPTIONS_USER, user) }
+        if let knownHosts = options.knownHostsFile { try setOption(SSH_OPTIONS_KNOWNHOSTS, knownHosts) }
+        if var port = options.port.map({ UInt32(clamping: $0) }) {
+            try check(ssh_options_set(raw, SSH_OPTIONS_PORT, &port), "ssh_options_set(port)")
+        }
         var seconds = max(1, Int(options.timeout.components.seconds))
         try check(ssh_options_set(raw, SSH_OPTIONS_TIMEOUT, &seconds), "ssh_options_set(timeout)")
-        var processConfig: UInt8 = 0  // ~/.ssh/config must not change what the inventory says
-        try check(ssh_options_set(raw, SSH_OPTIONS_PROCESS_CONFIG, &processConfig), "ssh_options_set(process_config)")
 
-        try check(ssh_connect(raw), "ssh_connect to \(options.host):\(options.port)")
+        try check(ssh_connect(raw), "ssh_connect to \(endpoint)")
+        setTCPKeepalive(options.keepalive)
         try verifyHostKey(options)
         try authenticate(options)
+    }
+
+    /// The configuration file to read: `RUNNER_SSH_CONFIG`, the option, or `~/.ssh/config`.
+    static func configFile(_ options: SSHConnectOptions) -> String? {
+        if let variable = getenv("RUNNER_SSH_CONFIG").map({ String(cString: $0) }), !variable.isEmpty {
+            return variable == "none" ? nil : expandTilde(variable)
+        }
+        if let file = options.configFile { return expandTilde(file) }
+        let user = expandTilde("~/.ssh/config")
+        return access(user, R_OK) == 0 ? user : nil
+    }
+
+    /// `host:port` as libssh resolved them (after the configuration), for messages.
+    var endpoint: String {
+        var port: UInt32 = 22
+        _ = ssh_options_get_port(raw, &port)
+        return "\(option(SSH_OPTIONS_HOST) ?? "?"):\(port)"
+    }
+
+    /// A string option's current value.
+    func option(_ type: ssh_options_e) -> String? {
+        var value: UnsafeMutablePointer<CChar>? = nil
+        guard ssh_options_get(raw, type, &value) == SSH_OK, let value else { return nil }
+        defer { ssh_string_free_char(value) }
+        return String(cString: value)
+    }
+
+    /// Kernel keepalive probes after `interval` of silence, every `interval / 3`, three of them.
+    private func setTCPKeepalive(_ interval: Duration) {
+        let fd = ssh_get_fd(raw)
+        guard fd >= 0 else { return }
+        let idle = Int32(clamping: max(1, interval.components.seconds))
+        var on: Int32 = 1, count: Int32 = 3, every = max(1, idle / 3), idleSeconds = idle
+        let size = socklen_t(MemoryLayout<Int32>.size)
+        _ = setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, size)
+        #if canImport(Glibc)
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, &idleSeconds, size)
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL, &every, size)
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, &count, size)
+        #endif
     }
 
     private func setOption(_ option: ssh_options_e, _ value: String) throws {

@@ -9,22 +9,23 @@ import RunnerCore
 /// Timeouts and cancellation send a TERM signal request (OpenSSH ≥ 7.9 honours it), which a
 /// small shell wrapper passes on to the command's whole process group; after `killGrace` a
 /// KILL request follows (it reaches only the wrapper) and the channel is closed.
-/// The session runs one command or transfer at a time; concurrent calls wait their turn.
+/// Each call takes a session of the host's `SSHSessionPool` for its duration, so parallel
+/// steps on one host run side by side on separate connections.
 public struct SSHTarget: Target {
     /// The inventory name of the host.
     public let name: String
-    /// The connection every call uses.
-    public let session: SSHSession
+    /// The connections every call uses.
+    public let pool: SSHSessionPool
 
-    /// A target using an already connected session.
-    public init(name: String, session: SSHSession) {
+    /// A target using an already connected pool.
+    public init(name: String, pool: SSHSessionPool) {
         self.name = name
-        self.session = session
+        self.pool = pool
     }
 
     /// Connects to `options` (see `SSHSession.connect`) and returns the target named `name`.
-    public static func connect(name: String, options: SSHConnectOptions) async throws -> SSHTarget {
-        SSHTarget(name: name, session: try await SSHSession.connect(name: name, options: options))
+    public static func connect(name: String, options: SSHConnectOptions, maxSessions: Int = 4) async throws -> SSHTarget {
+        SSHTarget(name: name, pool: try await SSHSessionPool.connect(name: name, options: options, limit: maxSessions))
     }
 
     /// Runs `command` remotely; see `Target.run`. `onOutput` is called on the session's queue,
@@ -38,11 +39,11 @@ public struct SSHTarget: Target {
         let line = try Self.remoteCommandLine(command, target: name)
         let cancel = try CancelPipe(target: name)
         let (result, ending) = try await withTaskCancellationHandler {
-            try await session.perform { session in
+            try await pool.withSession { session in try await session.perform { session in
                 let channel = try SSHChannel(session: session, command: line)
                 var loop = RemoteCommandLoop(channel: channel, command: command, cancel: cancel, onOutput: onOutput)
                 return try loop.run()
-            }
+            } }
         } onCancel: {
             cancel.signal()
         }
@@ -90,11 +91,11 @@ public struct SSHTarget: Target {
 
     /// Writes `contents` to `path` atomically over SFTP; see `SFTPFiles.write`.
     public func writeFile(_ path: String, contents: [UInt8], mode: Int) async throws {
-        try await session.perform { try SFTPFiles(session: $0).write(path, contents: contents, mode: mode) }
+        try await pool.withSession { try await $0.perform { try SFTPFiles(session: $0).write(path, contents: contents, mode: mode) } }
     }
 
     /// Reads the whole file at `path` over SFTP; fails when it is missing or larger than `limit` bytes.
     public func readFile(_ path: String, limit: Int) async throws -> [UInt8] {
-        try await session.perform { try SFTPFiles(session: $0).read(path, limit: limit) }
+        try await pool.withSession { try await $0.perform { try SFTPFiles(session: $0).read(path, limit: limit) } }
     }
 }

@@ -1,36 +1,33 @@
 import RunnerCore
 
-/// The `TargetProvider` for inventory hosts: one authenticated session per host, created on
-/// first use and shared by every step (parallel ones included) of the run; a session found
-/// disconnected is replaced before the next step starts, never in the middle of a command.
+/// The `TargetProvider` for inventory hosts: one `SSHSessionPool` per host for the whole run,
+/// shared by every step (parallel ones take extra sessions of the same pool). A host whose
+/// first connection failed is tried again by the next step that needs it.
 public actor SSHTargets: TargetProvider {
-    private var sessions: [String: Task<SSHTarget, any Error>] = [:]
-    private let hostKeyPolicy: HostKeyPolicy
-    private let timeout: Duration
+    private var pools: [String: Task<SSHTarget, any Error>] = [:]
+    private let maxSessionsPerHost: Int
 
-    public init(hostKeyPolicy: HostKeyPolicy = .strict, timeout: Duration = .seconds(10)) {
-        self.hostKeyPolicy = hostKeyPolicy
-        self.timeout = timeout
+    public init(maxSessionsPerHost: Int = 4) {
+        self.maxSessionsPerHost = maxSessionsPerHost
     }
 
-    public func target(for host: Inventory.Host) async throws -> any Target {
+    public func target(for host: Inventory.Host, credentials: HostCredentials) async throws -> any Target {
         if host.isLocal { return LocalTarget(name: host.name) }
-        if let pending = sessions[host.name] {
-            if let target = try? await pending.value, await target.session.stillConnected() { return target }
-        }
-        let options = SSHConnectOptions(host, hostKeyPolicy: hostKeyPolicy, timeout: timeout)
-        let connecting = Task { try await SSHTarget.connect(name: host.name, options: options) }
-        sessions[host.name] = connecting
+        if let pending = pools[host.name], let target = try? await pending.value { return target }
+        let options = SSHConnectOptions(host, credentials: credentials)
+        let limit = maxSessionsPerHost
+        let connecting = Task { try await SSHTarget.connect(name: host.name, options: options, maxSessions: limit) }
+        pools[host.name] = connecting
         do {
             return try await connecting.value
         } catch {
-            sessions[host.name] = nil
+            pools[host.name] = nil
             throw error
         }
     }
 
     public func shutdown() async {
-        sessions.removeAll()
+        pools.removeAll()
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import RunnerCore
 import RunnerLua
+import RunnerSSH
 
 /// What every command needs, assembled once: plugins, Lua, the loader, the state directory.
 struct Toolbox {
@@ -71,6 +72,6 @@ struct Toolbox {
 
 extension Toolbox {
     func engine() -> Engine {
-        Engine(plugins: plugins, scripting: scripting, lockDirectory: stateDirectory + "/locks")
+        Engine(plugins: plugins, scripting: scripting, targets: SSHTargets(), lockDirectory: stateDirectory + "/locks")
     }
 }

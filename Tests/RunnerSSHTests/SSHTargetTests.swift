@@ -17,7 +17,7 @@ func connect(_ server: SSHServer, knownHosts: String? = nil, identity: String = 
     let options = SSHConnectOptions(
         host: "127.0.0.1", port: server.port, user: SSHServer.user, identityFile: identity,
         knownHostsFile: try knownHosts ?? server.writeKnownHosts(), hostKeyPolicy: policy, timeout: .seconds(5),
-        useAgent: false)
+        useAgent: false, configFile: "/dev/null")
     return try await SSHTarget.connect(name: "testhost", options: options)
 }
 

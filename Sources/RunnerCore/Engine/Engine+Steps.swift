@@ -239,7 +239,7 @@ extension Engine {
             let environment = try await stepEnvironment(step, locals: locals, state: state)
             locals["env"] = .map(environment.mapValues(Value.string))
             let cwd = try await step.cwd.asyncMap { try await self.render($0, locals: locals, state: state) }
-            let target = try await target(named: instance.host ?? "local", run: state)
+            let target = try await target(for: step, host: instance.host ?? "local", run: state)
             let context = makeContext(target: target, step: ref, environment: environment, workingDirectory: cwd,
                                       state: state, locals: locals)
             switch step.body {

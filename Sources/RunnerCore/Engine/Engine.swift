@@ -229,7 +229,33 @@ public final class Engine: Sendable {
         guard let host = state.pipeline.inventory.hosts[name] else {
             throw StepFailure("unknown host '\(name)'\(Suggestion.hint(for: name, in: state.pipeline.inventory.hosts.keys))")
         }
-        return try await targets.target(for: host)
+        return try await targets.target(for: host, credentials: try await credentials(for: host, run: state))
+    }
+
+    /// The secrets the host's inventory entry names, from the run's `secrets`.
+    func credentials(for host: Inventory.Host, run state: RunState) async throws -> HostCredentials {
+        guard host.identityPassphraseSecret != nil || host.sudoPasswordSecret != nil else { return HostCredentials() }
+        let secrets = (await state.runtime.snapshot())["secrets"]
+        func lookup(_ name: String?, _ key: String) throws -> String? {
+            guard let name else { return nil }
+            guard case .map(let values)? = secrets, let value = values[name], value != .null else {
+                throw StepFailure("host '\(host.name)': \(key) names the secret '\(name)', which the pipeline's secrets: do not define")
+            }
+            return value.interpolated
+        }
+        return HostCredentials(identityPassphrase: try lookup(host.identityPassphraseSecret, "identity_passphrase"),
+                               sudoPassword: try lookup(host.sudoPasswordSecret, "sudo_password"))
+    }
+
+    /// The step's target, wrapped in sudo when the step asks for it.
+    func target(for step: Step, host name: String, run state: RunState) async throws -> any Target {
+        let target = try await target(named: name, run: state)
+        guard let user = step.sudo else { return target }
+        var password: String? = nil
+        if let host = state.pipeline.inventory.hosts[name] {
+            password = try await credentials(for: host, run: state).sudoPassword
+        }
+        return SudoTarget(base: target, user: user, password: password)
     }
 
     func describe(_ error: any Error) -> String {

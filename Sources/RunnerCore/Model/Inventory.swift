@@ -8,6 +8,17 @@ public struct Inventory: Sendable {
         public var identity: String?
         public var knownHosts: String?
         public var labels: [String: String]
+        /// `host_key_policy: accept-new` trusts an unknown host key on first use (and records
+        /// it); the default refuses unknown keys. A changed key is refused either way.
+        public var acceptNewHostKey: Bool = false
+        /// `connect_timeout`: limit for connecting and every blocking SSH exchange (default 10s).
+        public var connectTimeout: Duration?
+        /// `keepalive`: interval of SSH keepalive probes on an idle connection (default 15s).
+        public var keepalive: Duration?
+        /// `identity_passphrase`: the name of the pipeline secret holding the identity's passphrase.
+        public var identityPassphraseSecret: String?
+        /// `sudo_password`: the name of the pipeline secret holding the password `sudo:` steps use.
+        public var sudoPasswordSecret: String?
         /// `connection: local`: steps "on" this host run on this machine (tests, the control host itself).
         public var isLocal: Bool
         public var location: SourceLocation?

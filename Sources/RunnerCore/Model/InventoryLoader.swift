@@ -11,7 +11,10 @@ import Foundation
 ///   apps: [hornbill]
 /// ```
 public enum InventoryLoader {
-    static let hostKeys = ["address", "port", "user", "identity", "known_hosts", "labels", "connection"]
+    static let hostKeys = [
+        "address", "port", "user", "identity", "known_hosts", "labels", "connection", "host_key_policy",
+        "connect_timeout", "keepalive", "identity_passphrase", "sudo_password",
+    ]
 
     public static func load(path: String) throws(InvalidInput) -> Inventory {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -45,6 +48,17 @@ public enum InventoryLoader {
                     case "user": host.user = r.string(value, what: "'user'")
                     case "identity": host.identity = r.string(value, what: "'identity'")
                     case "known_hosts": host.knownHosts = r.string(value, what: "'known_hosts'")
+                    case "host_key_policy":
+                        switch r.string(value, what: "'host_key_policy'") {
+                        case "strict": host.acceptNewHostKey = false
+                        case "accept-new": host.acceptNewHostKey = true
+                        case let other?: r.error("host_key_policy must be 'strict' or 'accept-new', not '\(other)'", at: value.location)
+                        case nil: break
+                        }
+                    case "connect_timeout": host.connectTimeout = r.duration(value, what: "'connect_timeout'", positive: true)
+                    case "keepalive": host.keepalive = r.duration(value, what: "'keepalive'", positive: true)
+                    case "identity_passphrase": host.identityPassphraseSecret = r.string(value, what: "'identity_passphrase' (a secret name)")
+                    case "sudo_password": host.sudoPasswordSecret = r.string(value, what: "'sudo_password' (a secret name)")
                     case "connection":
                         switch r.string(value, what: "'connection'") {
                         case "local": host.isLocal = true

@@ -72,6 +72,8 @@ public struct Step: Sendable {
     public var continueOnError: Bool
     public var forEach: TemplateValue?
     public var maxParallel: Int?
+    /// `sudo: true` (root) or `sudo: <user>`: the step's commands run through sudo on its host.
+    public var sudo: String?
     public var location: SourceLocation
 
     public var children: [Step] {

@@ -21,8 +21,22 @@ public struct PipelineLoader: Sendable {
     ]
     static let stepKeys = [
         "id", "name", "if", "on", "run", "uses", "with", "lua", "parallel", "env", "cwd", "timeout",
-        "retry", "continue_on_error", "for_each", "max_parallel",
+        "retry", "continue_on_error", "for_each", "max_parallel", "sudo",
     ]
+    /// `sudo: true` is root, `false` is none, a string is a user name (checked, since it is
+    /// passed to sudo on the host).
+    static func readSudo(_ node: YAMLNode, reader r: inout YAMLReader) -> String? {
+        if case .bool(let on) = node.value { return on ? "root" : nil }
+        guard let user = r.string(node, what: "sudo") else { return nil }
+        let valid = !user.isEmpty && user.utf8.count <= 32 && user.first != "-"
+            && user.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }
+        guard valid else {
+            r.error("sudo must be true, false or a user name, not '\(user)'", at: node.location)
+            return nil
+        }
+        return user
+    }
+
     static let paramKeys = ["required", "default", "pattern", "type", "description", "secret"]
 
     /// Reads and loads `path`.
@@ -286,6 +300,7 @@ public struct PipelineLoader: Sendable {
                 if value.mapping != nil || literal { r.error("for_each must be a list or an expression that gives one", at: value.location) }
                 else { step.forEach = r.templateValue(value) }
             case "max_parallel": step.maxParallel = r.int(value, what: "max_parallel", range: 1...1000)
+            case "sudo": step.sudo = Self.readSudo(value, reader: &r)
             default: break
             }
         }
