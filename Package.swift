@@ -58,7 +58,7 @@ let package = Package(
         ),
         .testTarget(name: "RunnerCoreTests", dependencies: ["RunnerCore", "RunnerLua"]),
         .testTarget(name: "RunnerLuaTests", dependencies: ["RunnerLua", "RunnerCore"]),
-        .testTarget(name: "RunnerSSHTests", dependencies: ["RunnerSSH", "RunnerCore"]),
+        .testTarget(name: "RunnerSSHTests", dependencies: ["RunnerSSH", "RunnerCore", "RunnerLua"]),
         .testTarget(name: "RunnerCLITests", dependencies: ["runner", "RunnerCore"]),
     ]
 )

@@ -11,6 +11,7 @@ packages=(
   curl                                   # runner.http.request runs curl on the target
   python3                                # the tests' local HTTP server (Tests/Support)
   openssh-server openssh-client          # the SSH tests' sshd on loopback; ssh for bench/ssh.sh
+  sudo openssl                           # sudo: steps (tests); openssl passwd for the test user
   hyperfine                              # bench/
 )
 missing=()

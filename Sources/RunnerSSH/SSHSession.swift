@@ -71,7 +71,7 @@ public struct SSHConnectOptions: Sendable, Hashable {
             host: host.address, port: host.port, user: host.user, identityFile: host.identity.map(expandTilde),
             identityPassphrase: credentials.identityPassphrase, knownHostsFile: host.knownHosts.map(expandTilde),
             hostKeyPolicy: host.acceptNewHostKey ? .acceptNew : .strict, timeout: host.connectTimeout ?? .seconds(10),
-            keepalive: host.keepalive ?? .seconds(15))
+            keepalive: host.keepalive ?? .seconds(15), configFile: host.sshConfig)
     }
 }
 
@@ -145,6 +145,22 @@ public final class SSHSession: @unchecked Sendable {
 
     /// Whether the connection is still up (on the queue only).
     var isConnected: Bool { ssh_is_connected(raw) != 0 }
+
+    /// Whether the connection is still up, after processing whatever the idle socket holds:
+    /// libssh notices a closed connection only when it reads, so a server that went away
+    /// between two commands would otherwise still look connected (on the queue only).
+    func checkConnection() -> Bool {
+        let fd = ssh_get_fd(raw)
+        guard isConnected, fd >= 0 else { return false }
+        var pending = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&pending, 1, 0) > 0 else { return true }
+        guard let event = ssh_event_new() else { return isConnected }
+        defer { ssh_event_free(event) }
+        guard ssh_event_add_session(event, raw) == SSH_OK else { return isConnected }
+        _ = ssh_event_dopoll(event, 0)
+        _ = ssh_event_remove_session(event, raw)
+        return isConnected
+    }
 
     private func open(_ options: SSHConnectOptions) throws {
         var processConfig: UInt8 = 0  // read below, explicitly, so inventory values win

@@ -34,6 +34,6 @@ public actor SSHTargets: TargetProvider {
 extension SSHSession {
     /// Whether the connection is still up.
     func stillConnected() async -> Bool {
-        (try? await perform { $0.isConnected }) ?? false
+        (try? await perform { $0.checkConnection() }) ?? false
     }
 }

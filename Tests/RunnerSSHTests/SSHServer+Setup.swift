@@ -14,14 +14,22 @@ extension SSHServer {
     }()
     static var clientKey: String { "\(clientDirectory)/client_ed25519" }
     static var authorizedKeys: String { "\(clientDirectory)/authorized_keys" }
+    /// The test user's password, which only sudo asks for (sshd takes keys only).
+    static let sudoPassword = "s3cret-sudo-pw-7f3a"
 
     private static let setup: Result<Void, FixtureError> = {
         do {
             if (try? run("/usr/bin/id", ["-u", user])) == nil {
                 try run("/usr/sbin/useradd", ["-m", "-s", "/bin/sh", user])
             }
-            // An account whose password is "!" is locked, and sshd without PAM refuses it.
-            try run("/usr/sbin/usermod", ["-p", "*", user])
+            // An account whose password is "!" is locked, and sshd without PAM refuses it; a
+            // real password (for the sudo tests) unlocks it as well.
+            let hash = try run("/usr/bin/openssl", ["passwd", "-6", sudoPassword]).trimmingCharacters(in: .whitespacesAndNewlines)
+            try run("/usr/sbin/usermod", ["-p", hash, user])
+            // sudo to root needs the password; sudo to nobody does not.
+            let rules = "\(user) ALL=(root) ALL\n\(user) ALL=(nobody) NOPASSWD: ALL\n"
+            try rules.write(toFile: "/etc/sudoers.d/runner-test", atomically: true, encoding: .utf8)
+            chmod("/etc/sudoers.d/runner-test", 0o440)
             try run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", clientKey])
             try FileManager.default.copyItem(atPath: clientKey + ".pub", toPath: authorizedKeys)
             try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: authorizedKeys)

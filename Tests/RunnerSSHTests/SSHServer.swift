@@ -54,11 +54,28 @@ final class SSHServer: @unchecked Sendable {
         Spawn.wait(running)
     }
 
-    /// Kills every connection's sshd process with SIGKILL, then the listener: what a crashed
-    /// or rebooted server looks like to clients. Other servers' connections are untouched.
+    /// Kills every sshd process of this server with SIGKILL (the listener and, for every
+    /// connection, its monitor and session processes): what a crashed server looks like to a
+    /// client. Other servers' connections are untouched.
     func crash() {
         guard let running = lock.withLock({ () -> pid_t? in defer { pid = nil }; return pid }) else { return }
-        _ = try? Self.run("/usr/bin/pkill", ["-KILL", "-P", String(running)])
+        var parents: [pid_t: pid_t] = [:]
+        var names: [pid_t: String] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
+            names[pid] = String(stat[stat.index(after: open)..<close])
+            parents[pid] = pid_t(stat[stat.index(close, offsetBy: 2)...].split(separator: " ")[1])
+        }
+        func isDescendant(_ pid: pid_t) -> Bool {
+            var current = pid
+            while let parent = parents[current], parent > 1 {
+                if parent == running { return true }
+                current = parent
+            }
+            return false
+        }
+        for (pid, name) in names where name == "sshd" && isDescendant(pid) { Glibc.kill(pid, SIGKILL) }
         Glibc.kill(running, SIGKILL)
         Spawn.wait(running)
     }
@@ -74,6 +91,11 @@ final class SSHServer: @unchecked Sendable {
         let path = "\(directory)/known_hosts.\(UUID().uuidString)"
         try knownHostsLine().write(toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+
+    /// An inventory host entry (YAML flow mapping) for this server, trusting its key.
+    func inventoryEntry(_ extra: String = "") throws -> String {
+        "{ address: 127.0.0.1, port: \(port), user: \(Self.user), identity: \(Self.clientKey), known_hosts: \(try writeKnownHosts()), ssh_config: /dev/null\(extra.isEmpty ? "" : ", " + extra) }"
     }
 
     /// The `SHA256:…` fingerprint of the current host key.

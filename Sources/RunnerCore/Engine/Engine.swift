@@ -232,16 +232,19 @@ public final class Engine: Sendable {
         return try await targets.target(for: host, credentials: try await credentials(for: host, run: state))
     }
 
-    /// The secrets the host's inventory entry names, from the run's `secrets`.
+    /// The secrets the host's inventory entry names: entries of the run's `secrets`, or params
+    /// declared `secret: true`.
     func credentials(for host: Inventory.Host, run state: RunState) async throws -> HostCredentials {
         guard host.identityPassphraseSecret != nil || host.sudoPasswordSecret != nil else { return HostCredentials() }
-        let secrets = (await state.runtime.snapshot())["secrets"]
+        let scope = await state.runtime.snapshot()
+        let secretParams = Set(state.pipeline.params.filter(\.secret).map(\.name))
         func lookup(_ name: String?, _ key: String) throws -> String? {
             guard let name else { return nil }
-            guard case .map(let values)? = secrets, let value = values[name], value != .null else {
-                throw StepFailure("host '\(host.name)': \(key) names the secret '\(name)', which the pipeline's secrets: do not define")
+            if case .map(let values)? = scope["secrets"], let value = values[name], value != .null { return value.interpolated }
+            if secretParams.contains(name), case .map(let values)? = scope["params"], let value = values[name], value != .null {
+                return value.interpolated
             }
-            return value.interpolated
+            throw StepFailure("host '\(host.name)': \(key) names the secret '\(name)', which is neither in the pipeline's secrets: nor a param with secret: true")
         }
         return HostCredentials(identityPassphrase: try lookup(host.identityPassphraseSecret, "identity_passphrase"),
                                sudoPassword: try lookup(host.sudoPasswordSecret, "sudo_password"))

@@ -15,6 +15,8 @@ public struct Inventory: Sendable {
         public var connectTimeout: Duration?
         /// `keepalive`: interval of SSH keepalive probes on an idle connection (default 15s).
         public var keepalive: Duration?
+        /// `ssh_config`: the OpenSSH client configuration read for this host (default `~/.ssh/config`).
+        public var sshConfig: String?
         /// `identity_passphrase`: the name of the pipeline secret holding the identity's passphrase.
         public var identityPassphraseSecret: String?
         /// `sudo_password`: the name of the pipeline secret holding the password `sudo:` steps use.

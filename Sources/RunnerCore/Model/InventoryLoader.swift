@@ -13,7 +13,7 @@ import Foundation
 public enum InventoryLoader {
     static let hostKeys = [
         "address", "port", "user", "identity", "known_hosts", "labels", "connection", "host_key_policy",
-        "connect_timeout", "keepalive", "identity_passphrase", "sudo_password",
+        "connect_timeout", "keepalive", "identity_passphrase", "sudo_password", "ssh_config",
     ]
 
     public static func load(path: String) throws(InvalidInput) -> Inventory {
@@ -56,6 +56,7 @@ public enum InventoryLoader {
                         case nil: break
                         }
                     case "connect_timeout": host.connectTimeout = r.duration(value, what: "'connect_timeout'", positive: true)
+                    case "ssh_config": host.sshConfig = r.string(value, what: "'ssh_config'")
                     case "keepalive": host.keepalive = r.duration(value, what: "'keepalive'", positive: true)
                     case "identity_passphrase": host.identityPassphraseSecret = r.string(value, what: "'identity_passphrase' (a secret name)")
                     case "sudo_password": host.sudoPasswordSecret = r.string(value, what: "'sudo_password' (a secret name)")

@@ -1,0 +1,281 @@
+import Foundation
+import RunnerCore
+import RunnerLua
+import RunnerSSH
+import Synchronization
+import Testing
+
+/// Collects the events of a run.
+final class EventLog: EventSink {
+    private let events = Mutex<[Event]>([])
+    func handle(_ event: Event) { events.withLock { $0.append(event) } }
+
+    /// Finished steps: label (`name@host` on hosts), status and error.
+    var finished: [(label: String, status: StepStatus, error: String?)] {
+        events.withLock { $0 }.compactMap { event in
+            guard case .stepFinished(let status, _, _, _, _, let error) = event.kind, let step = event.step else { return nil }
+            return (step.host.map { "\(step.label)@\($0)" } ?? step.label, status, error)
+        }
+    }
+
+    func status(_ label: String) -> StepStatus? { finished.last { $0.label == label }?.status }
+    func error(_ label: String) -> String? { finished.last { $0.label == label }?.error }
+
+    /// Output lines by host.
+    func output(on host: String) -> [String] {
+        events.withLock { $0 }.compactMap { event in
+            guard case .output(let line) = event.kind, event.step?.host == host else { return nil }
+            return line.text
+        }
+    }
+
+    /// Everything a user could see.
+    var transcript: String { events.withLock { $0 }.map(\.message).joined(separator: "\n") }
+}
+
+/// Runs pipeline YAML (with an `inventory.yml` beside it) through the engine with SSH targets.
+func runOverSSH(_ yaml: String, inventory: String, params: [String: Value] = [:]) async throws -> (Engine.Outcome, EventLog) {
+    let directory = try makeTemporaryDirectory("runner-ssh-pipeline")
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    try inventory.write(toFile: "\(directory)/inventory.yml", atomically: true, encoding: .utf8)
+    try yaml.write(toFile: "\(directory)/pipeline.yml", atomically: true, encoding: .utf8)
+    let plugins = try PluginRegistry(BuiltinPlugins.all)
+    let pipeline = try PipelineLoader(plugins: plugins, checker: LuaScripting()).load(path: "\(directory)/pipeline.yml")
+    let engine = Engine(plugins: plugins, scripting: LuaScripting(), targets: SSHTargets(),
+                        lockDirectory: "\(directory)/locks", defaultStepTimeout: .seconds(60))
+    let log = EventLog()
+    let outcome = await engine.run(pipeline, params: try ParamResolver.resolve(params, for: pipeline),
+                                   options: .init(runID: RunID.generate().description), sinks: [log])
+    return (outcome, log)
+}
+
+/// A directory every test user can write, for barrier files.
+func sharedDirectory() throws -> String {
+    let directory = try makeTemporaryDirectory("runner-ssh-barrier")
+    chmod(directory, 0o1777)
+    return directory
+}
+
+/// A shell snippet that succeeds only when `count` commands run it at the same time: each
+/// leaves a file, then waits (up to 20 s) until all `count` files are there.
+func barrier(_ directory: String, count: Int, name: String) -> String {
+    "touch \(directory)/\(name); i=0; while [ $(ls \(directory) | wc -l) -lt \(count) ]; do i=$((i+1)); [ $i -gt 200 ] && { echo 'barrier timed out' >&2; exit 9; }; sleep 0.1; done"
+}
+
+@Suite("Pipelines over SSH", .serialized)
+struct PipelineOverSSHTests {
+    @Test func eightHostsRunInParallelWithTheirOwnOutput() async throws {
+        let servers = try SSHServer.start(count: 8)
+        defer { servers.forEach { $0.stop() } }
+        let shared = try sharedDirectory()
+        var inventory = "hosts:\n"
+        for (index, server) in servers.enumerated() { inventory += "  h\(index + 1): \(try server.inventoryEntry())\n" }
+        inventory += "groups:\n  all: [\(servers.indices.map { "h\($0 + 1)" }.joined(separator: ", "))]\n"
+        let (outcome, log) = try await runOverSSH("""
+            inventory: inventory.yml
+            steps:
+              - name: meet
+                on: all
+                run: |
+                  \(barrier(shared, count: 8, name: "${{ host.name }}"))
+                  echo "port ${SSH_CONNECTION##* }"
+            """, inventory: inventory)
+        #expect(outcome.status == .succeeded, "\(log.transcript)")
+        for (index, server) in servers.enumerated() {
+            #expect(log.status("meet@h\(index + 1)") == .ok)
+            #expect(log.output(on: "h\(index + 1)") == ["port \(server.port)"])
+        }
+    }
+
+    @Test func parallelStepsOnOneHostUseSeveralSessions() async throws {
+        let server = try SSHServer.start()
+        defer { server.stop() }
+        let shared = try sharedDirectory()
+        let (outcome, log) = try await runOverSSH("""
+            inventory: inventory.yml
+            steps:
+              - parallel:
+                  - { name: a, on: web, run: "\(barrier(shared, count: 3, name: "a"))" }
+                  - { name: b, on: web, run: "\(barrier(shared, count: 3, name: "b"))" }
+                  - { name: c, on: web, run: "\(barrier(shared, count: 3, name: "c"))" }
+              - { name: after, on: web, run: "echo done" }
+            """, inventory: "hosts:\n  web: \(try server.inventoryEntry())\n")
+        #expect(outcome.status == .succeeded, "\(log.transcript)")
+        #expect(log.output(on: "web").last == "done")
+    }
+
+    @Test func serverKilledMidCommandFailsTheStepAndFinallyRuns() async throws {
+        let server = try SSHServer.start()
+        let shared = try sharedDirectory()
+        let local = try makeTemporaryDirectory("runner-ssh-finally")
+        let run = Task {
+            try await runOverSSH("""
+                inventory: inventory.yml
+                steps:
+                  - { name: long, on: web, run: "touch \(shared)/started; sleep 30; echo unreachable" }
+                finally:
+                  - { name: cleanup, run: "echo cleaned > \(local)/finally" }
+                """, inventory: "hosts:\n  web: \(try server.inventoryEntry("connect_timeout: 3s"))\n")
+        }
+        while !FileManager.default.fileExists(atPath: "\(shared)/started") { try await Task.sleep(for: .milliseconds(50)) }
+        server.crash()
+        let (outcome, log) = try await run.value
+        #expect(outcome.status == .failed)
+        #expect(log.status("long@web") == .failed)
+        #expect(log.error("long@web")?.contains("connection lost") == true, "\(log.transcript)")
+        #expect(log.status("cleanup") == .ok)
+        #expect(try String(contentsOfFile: "\(local)/finally", encoding: .utf8) == "cleaned\n")
+    }
+
+    @Test func droppedConnectionIsReplacedBeforeTheNextStep() async throws {
+        let server = try SSHServer.start()
+        defer { server.stop() }
+        let shared = try sharedDirectory()
+        let run = Task {
+            try await runOverSSH("""
+                inventory: inventory.yml
+                steps:
+                  - { name: first, on: web, run: "echo one" }
+                  - { name: pause, run: "touch \(shared)/paused; while [ ! -e \(shared)/restarted ]; do sleep 0.05; done" }
+                  - { name: second, on: web, run: "echo two" }
+                """, inventory: "hosts:\n  web: \(try server.inventoryEntry())\n")
+        }
+        while !FileManager.default.fileExists(atPath: "\(shared)/paused") { try await Task.sleep(for: .milliseconds(50)) }
+        server.crash()
+        try server.restart(newHostKey: false)
+        FileManager.default.createFile(atPath: "\(shared)/restarted", contents: nil)
+        let (outcome, log) = try await run.value
+        #expect(outcome.status == .succeeded, "\(log.transcript)")
+        #expect(log.output(on: "web") == ["one", "two"], "\(log.finished)")
+    }
+
+    @Test func unreachableHostFailsWithAClearError() async throws {
+        let server = try SSHServer.start()
+        let entry = try server.inventoryEntry()
+        server.stop()
+        let (outcome, log) = try await runOverSSH("""
+            inventory: inventory.yml
+            steps:
+              - { name: hello, on: web, run: "echo hi" }
+            """, inventory: "hosts:\n  web: \(entry)\n")
+        #expect(outcome.status == .failed)
+        #expect(log.error("hello@web")?.contains("ssh_connect to 127.0.0.1:\(server.port)") == true, "\(log.transcript)")
+        #expect(log.error("hello@web")?.contains("Connection refused") == true)
+    }
+
+    @Test func sudoWithPasswordFromASecretNeverShowsIt() async throws {
+        let server = try SSHServer.start()
+        defer { server.stop() }
+        // A secret param (tests must not setenv: other tests spawn processes meanwhile).
+        let (outcome, log) = try await runOverSSH("""
+            inventory: inventory.yml
+            params:
+              sudo_pw: { required: true, secret: true }
+            steps:
+              - { name: root, on: web, sudo: true, run: "id -un; echo \\"$GREETING\\"; cat", env: { GREETING: "it's me" } }
+              - { name: nobody, on: web, sudo: nobody, run: "id -un; cat" }
+              - { name: plain, on: web, run: "id -un" }
+            """, inventory: "hosts:\n  web: \(try server.inventoryEntry("sudo_password: sudo_pw"))\n",
+            params: ["sudo_pw": .string(SSHServer.sudoPassword)])
+        #expect(outcome.status == .succeeded, "\(log.transcript)")
+        // `cat` shows the command's stdin is empty: the password line went to sudo only.
+        #expect(log.output(on: "web") == ["root", "it's me", "nobody", SSHServer.user])
+        #expect(!log.transcript.contains(SSHServer.sudoPassword))
+    }
+
+    @Test func sudoWithoutAPasswordFailsClearly() async throws {
+        let server = try SSHServer.start()
+        defer { server.stop() }
+        let (outcome, log) = try await runOverSSH("""
+            inventory: inventory.yml
+            steps:
+              - { name: root, on: web, sudo: true, run: "id -un" }
+            """, inventory: "hosts:\n  web: \(try server.inventoryEntry())\n")
+        #expect(outcome.status == .failed)
+        #expect(log.error("root@web")?.contains("password is required") == true, "\(log.transcript)")
+    }
+
+    @Test func wrongSudoPasswordFailsWithoutShowingIt() async throws {
+        let server = try SSHServer.start()
+        defer { server.stop() }
+        let (outcome, log) = try await runOverSSH("""
+            inventory: inventory.yml
+            params:
+              sudo_pw: { required: true, secret: true }
+            steps:
+              - { name: root, on: web, sudo: true, run: "id -un" }
+            """, inventory: "hosts:\n  web: \(try server.inventoryEntry("sudo_password: sudo_pw"))\n",
+            params: ["sudo_pw": .string("not-the-password-91b2")])
+        #expect(outcome.status == .failed)
+        #expect(log.output(on: "web").contains("root") == false)
+        #expect(!log.transcript.contains("not-the-password-91b2"))
+    }
+
+    @Test func encryptedIdentityWithPassphraseFromASecret() async throws {
+        let server = try SSHServer.start()
+        defer { server.stop() }
+        let key = "\(server.directory)/protected_key"
+        let passphrase = "pass-\(UInt32.random(in: 0...UInt32.max))"
+        try SSHServer.run("/usr/bin/ssh-keygen", ["-q", "-t", "ecdsa", "-N", passphrase, "-f", key])
+        let authorized = try FileHandle(forWritingTo: URL(fileURLWithPath: SSHServer.authorizedKeys))
+        authorized.seekToEndOfFile()
+        authorized.write(try Data(contentsOf: URL(fileURLWithPath: key + ".pub")))
+        try authorized.close()
+        let entry = "{ address: 127.0.0.1, port: \(server.port), user: \(SSHServer.user), identity: \(key), known_hosts: \(try server.writeKnownHosts()), ssh_config: /dev/null, identity_passphrase: key_pw }"
+        let pipeline = """
+            inventory: inventory.yml
+            params:
+              key_pw: { default: "", secret: true }
+            steps:
+              - { name: hello, on: web, run: "echo in" }
+            """
+        let (outcome, log) = try await runOverSSH(pipeline, inventory: "hosts:\n  web: \(entry)\n", params: ["key_pw": .string(passphrase)])
+        #expect(outcome.status == .succeeded, "\(log.transcript)")
+        #expect(log.output(on: "web") == ["in"])
+
+        // Without the passphrase: a clear error naming the key and the missing setting.
+        let (failed, failedLog) = try await runOverSSH(pipeline, inventory: "hosts:\n  web: \(entry.replacingOccurrences(of: ", identity_passphrase: key_pw", with: ""))\n")
+        #expect(failed.status == .failed)
+        #expect(failedLog.error("hello@web")?.contains("passphrase is missing") == true, "\(failedLog.transcript)")
+    }
+
+    @Test func sshConfigAliasThroughAJumpHost() async throws {
+        let jump = try SSHServer.start()
+        let target = try SSHServer.start()
+        defer { jump.stop(); target.stop() }
+        let directory = jump.directory
+        // The OpenSSH client that carries the connection to the jump host reads this file.
+        let jumpConfig = """
+            Host jumpbox
+              HostName 127.0.0.1
+              Port \(jump.port)
+              User \(SSHServer.user)
+              IdentityFile \(SSHServer.clientKey)
+              UserKnownHostsFile \(try jump.writeKnownHosts())
+              StrictHostKeyChecking yes
+              BatchMode yes
+
+            """
+        try jumpConfig.write(toFile: "\(directory)/jump_config", atomically: true, encoding: .utf8)
+        let config = """
+            Host app-server
+              HostName 127.0.0.1
+              Port \(target.port)
+              User \(SSHServer.user)
+              IdentityFile \(SSHServer.clientKey)
+              UserKnownHostsFile \(try target.writeKnownHosts())
+              ProxyCommand ssh -F \(directory)/jump_config -W %h:%p jumpbox
+
+            """
+        try config.write(toFile: "\(directory)/ssh_config", atomically: true, encoding: .utf8)
+        let jumpLogBefore = jump.log().components(separatedBy: "Accepted publickey").count
+        let (outcome, log) = try await runOverSSH("""
+            inventory: inventory.yml
+            steps:
+              - { name: where, on: app, run: "echo ${SSH_CONNECTION##* }" }
+            """, inventory: "hosts:\n  app: { address: app-server, ssh_config: \(directory)/ssh_config }\n")
+        #expect(outcome.status == .succeeded, "\(log.transcript)")
+        #expect(log.output(on: "app") == ["\(target.port)"])
+        #expect(jump.log().components(separatedBy: "Accepted publickey").count == jumpLogBefore + 1)
+    }
+}
