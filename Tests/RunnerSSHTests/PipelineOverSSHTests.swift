@@ -34,10 +34,12 @@ final class EventLog: EventSink {
 }
 
 /// Runs pipeline YAML (with an `inventory.yml` beside it) through the engine with SSH targets.
-func runOverSSH(_ yaml: String, inventory: String, params: [String: Value] = [:]) async throws -> (Engine.Outcome, EventLog) {
+/// `extraParams` are YAML lines added under a `params:` key at the top.
+func runOverSSH(_ yaml: String, inventory: String, params: [String: Value] = [:], extraParams: String = "") async throws -> (Engine.Outcome, EventLog) {
     let directory = try makeTemporaryDirectory("runner-ssh-pipeline")
     defer { try? FileManager.default.removeItem(atPath: directory) }
     try inventory.write(toFile: "\(directory)/inventory.yml", atomically: true, encoding: .utf8)
+    let yaml = extraParams.isEmpty ? yaml : "params:\n" + extraParams + yaml
     try yaml.write(toFile: "\(directory)/pipeline.yml", atomically: true, encoding: .utf8)
     let plugins = try PluginRegistry(BuiltinPlugins.all)
     let pipeline = try PipelineLoader(plugins: plugins, checker: LuaScripting()).load(path: "\(directory)/pipeline.yml")
@@ -277,5 +279,53 @@ struct PipelineOverSSHTests {
         #expect(outcome.status == .succeeded, "\(log.transcript)")
         #expect(log.output(on: "app") == ["\(target.port)"])
         #expect(jump.log().components(separatedBy: "Accepted publickey").count == jumpLogBefore + 1)
+    }
+}
+
+@Suite("ssh plugin over SSH", .serialized)
+struct SSHPluginTests {
+    @Test func uploadDownloadAndScript() async throws {
+        let server = try SSHServer.start()
+        defer { server.stop() }
+        let local = try makeTemporaryDirectory("runner-ssh-plugin")
+        let remote = try makeTemporaryDirectory("runner-ssh-remote")
+        chmod(remote, 0o1777)
+        try "#!/bin/sh\nprintf '%s|' \"$@\"; id -un\n".write(toFile: "\(local)/hello.sh", atomically: true, encoding: .utf8)
+        try "from a file\n".write(toFile: "\(local)/conf.txt", atomically: true, encoding: .utf8)
+        let (outcome, log) = try await runOverSSH("""
+            inventory: inventory.yml
+            steps:
+              - { id: first, on: web, uses: ssh, with: { upload: \(remote)/inline.conf, content: "key=value\\n", mode: "0600" } }
+              - { id: again, on: web, uses: ssh, with: { upload: \(remote)/inline.conf, content: "key=value\\n", mode: "0600" } }
+              - { id: file, on: web, uses: ssh, sudo: true, with: { upload: \(remote)/owned.conf, src: \(local)/conf.txt, owner: "nobody:nogroup" } }
+              - { id: back, on: web, uses: ssh, with: { download: \(remote)/inline.conf, dest: \(local)/fetched.conf } }
+              - { id: script, on: web, uses: ssh, with: { script: \(local)/hello.sh, args: ["a b", "$HOME", "it's"] } }
+              - { on: web, run: "stat -c '%a %U' \(remote)/inline.conf \(remote)/owned.conf" }
+            """, inventory: "hosts:\n  web: \(try server.inventoryEntry("sudo_password: pw"))\n  local: { connection: local }\n",
+            params: [:], extraParams: "  pw: { default: \(SSHServer.sudoPassword), secret: true }\n")
+        #expect(outcome.status == .succeeded, "\(log.transcript)")
+        #expect(log.status("first@web") == .changed)
+        #expect(log.status("again@web") == .ok)
+        #expect(log.status("file@web") == .changed)
+        #expect(try String(contentsOfFile: "\(local)/fetched.conf", encoding: .utf8) == "key=value\n")
+        #expect(log.output(on: "web").suffix(3) == ["a b|$HOME|it's|\(SSHServer.user)", "600 \(SSHServer.user)", "644 nobody"])
+        // The script's temporary copy is gone.
+        #expect(!log.transcript.contains("No such file"))
+    }
+
+    @Test func missingLocalFileAndBadParametersFailClearly() async throws {
+        let server = try SSHServer.start()
+        defer { server.stop() }
+        let (outcome, log) = try await runOverSSH("""
+            inventory: inventory.yml
+            steps:
+              - { id: missing, on: web, continue_on_error: true, uses: ssh, with: { script: /nonexistent/deploy.sh } }
+              - { id: both, on: web, continue_on_error: true, uses: ssh, with: { upload: /tmp/x, content: "a", src: /etc/hostname } }
+              - { id: none, on: web, continue_on_error: true, uses: ssh, with: { mode: "0644" } }
+            """, inventory: "hosts:\n  web: \(try server.inventoryEntry())\n")
+        #expect(outcome.status == .succeeded)
+        #expect(log.error("missing@web")?.contains("cannot read local file /nonexistent/deploy.sh") == true, "\(log.finished)")
+        #expect(log.error("both@web")?.contains("exactly one of src") == true)
+        #expect(log.error("none@web")?.contains("exactly one of upload, download or script") == true)
     }
 }
