@@ -17,6 +17,10 @@ struct Run: AsyncParsableCommand {
 
             Ctrl-C (or SIGTERM) cancels running steps, runs `finally`, and exits 130; a second \
             Ctrl-C exits at once.
+
+            Steps with `on:` run on inventory hosts over SSH: one connection per host for the \
+            whole run, host keys checked against known_hosts, ~/.ssh/config honoured \
+            (docs/ssh.md).
             """
     )
 
@@ -26,7 +30,7 @@ struct Run: AsyncParsableCommand {
     @Argument(help: "Params as key=value (repeatable).")
     var params: [String] = []
 
-    @Option(help: "Inventory file (replaces the pipeline's own).")
+    @Option(help: "Inventory file of SSH hosts and groups (replaces the pipeline's own).")
     var inventory: String?
 
     @Option(help: "text (default) or json (one JSON object per event and line).")
