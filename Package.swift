@@ -58,7 +58,12 @@ let package = Package(
         ),
         .testTarget(name: "RunnerCoreTests", dependencies: ["RunnerCore", "RunnerLua"]),
         .testTarget(name: "RunnerLuaTests", dependencies: ["RunnerLua", "RunnerCore"]),
-        .testTarget(name: "RunnerSSHTests", dependencies: ["RunnerSSH", "RunnerCore", "RunnerLua"]),
+        // Real servers for integration tests (sshd on loopback, a test user); linked by tests only.
+        .target(
+            name: "RunnerTestSupport",
+            dependencies: ["RunnerCore", "RunnerLua", "RunnerSSH"]
+        ),
+        .testTarget(name: "RunnerSSHTests", dependencies: ["RunnerSSH", "RunnerCore", "RunnerLua", "RunnerTestSupport"]),
         .testTarget(name: "RunnerCLITests", dependencies: ["runner", "RunnerCore"]),
     ]
 )

@@ -174,6 +174,10 @@ public final class SSHSession: @unchecked Sendable {
         if var port = options.port.map({ UInt32(clamping: $0) }) {
             try check(ssh_options_set(raw, SSH_OPTIONS_PORT, &port), "ssh_options_set(port)")
         }
+        // Every command is a few small packets (channel open, exec, window adjust): without
+        // TCP_NODELAY, Nagle holds each one back for the peer's delayed ACK, ~40 ms a command.
+        var noDelay: Int32 = 1
+        try check(ssh_options_set(raw, SSH_OPTIONS_NODELAY, &noDelay), "ssh_options_set(nodelay)")
         var seconds = max(1, Int(options.timeout.components.seconds))
         try check(ssh_options_set(raw, SSH_OPTIONS_TIMEOUT, &seconds), "ssh_options_set(timeout)")
 

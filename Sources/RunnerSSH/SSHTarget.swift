@@ -5,10 +5,9 @@ import RunnerCore
 ///
 /// Commands run through the remote user's login shell, which must be POSIX (`sh`, `bash`,
 /// `dash`, `zsh`): environment and working directory are applied by prefixing the command
-/// (`cd 'dir' && env 'K=v' sh -c 'script'`), so the server's `AcceptEnv` does not matter.
-/// Timeouts and cancellation send a TERM signal request (OpenSSH ≥ 7.9 honours it), which a
-/// small shell wrapper passes on to the command's whole process group; after `killGrace` a
-/// KILL request follows (it reaches only the wrapper) and the channel is closed.
+/// (`K='v' && export K && cd 'dir' && exec /bin/sh -c 'script'`), so the server's `AcceptEnv`
+/// does not matter. Timeouts and cancellation signal the command's whole process group, TERM
+/// and after `killGrace` KILL (see `RemoteCommandLoop`).
 /// Each call takes a session of the host's `SSHSessionPool` for its duration, so parallel
 /// steps on one host run side by side on separate connections.
 public struct SSHTarget: Target {
@@ -53,33 +52,28 @@ public struct SSHTarget: Target {
 
     /// The command line the remote login shell runs for `command`.
     static func remoteCommandLine(_ command: Command, target: String) throws -> String {
-        var words: [String] = []
-        if !command.environment.isEmpty {
-            words.append("env")
-            for (key, value) in command.environment.sorted(by: { $0.key < $1.key }) {
-                guard isVariableName(key) else {
-                    throw TargetError(target: target, "invalid environment variable name '\(key)'")
-                }
-                words.append(ShellQuote.quote("\(key)=\(value)"))
+        // The login shell (sshd made it a session and process group leader) first reports its
+        // pid, the group id, on stderr as a marker line that `ProcessGroupMarker` strips again:
+        // timeouts and cancellation kill that group from a second channel, since OpenSSH
+        // delivers signal requests to the login shell alone. Then it sets the environment,
+        // enters the directory and execs the command, so the command keeps the group, the
+        // channel's stdin and the pid the signal requests go to.
+        var line = "printf '\\001runner-pgid:%s\\n' \"$$\" >&2; "
+        for (key, value) in command.environment.sorted(by: { $0.key < $1.key }) {
+            guard isVariableName(key) else {
+                throw TargetError(target: target, "invalid environment variable name '\(key)'")
             }
+            line += "\(key)=\(ShellQuote.quote(value)) && export \(key) && "
         }
+        if let directory = command.workingDirectory { line += "cd \(ShellQuote.quote(directory)) && " }
         switch command.executable {
         case .shell(let script):
-            words += ["sh", "-c", ShellQuote.quote(script)]
+            line += "exec /bin/sh -c \(ShellQuote.quote(script))"
         case .argv(let argv):
             guard let first = argv.first, !first.isEmpty else { throw TargetError(target: target, "empty argv") }
-            words.append(ShellQuote.join(argv))
+            line += "exec \(ShellQuote.join(argv))"
         }
-        // sshd signals only the login shell, so the shell stays as a wrapper that passes TERM
-        // on to its whole process group (sshd made it a group leader); the command runs in the
-        // background with the channel's stdin (fd 3), as asynchronous lists get /dev/null.
-        let cd = command.workingDirectory.map { "cd \(ShellQuote.quote($0)) && " } ?? ""
-        // First, the process group id (sshd made the login shell a session leader) goes to
-        // stderr as a marker line, which `ProcessGroupMarker` strips: a timeout kills that
-        // group from a second channel, because OpenSSH delivers signal requests to the
-        // login shell alone.
-        let marker = "printf '\\001runner-pgid:%s\\n' \"$$\" >&2; "
-        return marker + "exec 3<&0 && trap 'trap - TERM; kill -TERM 0' TERM && \(cd){ \(words.joined(separator: " ")) <&3 3<&- & } && wait $!"
+        return line
     }
 
     private static func isVariableName(_ key: String) -> Bool {

@@ -1,6 +1,7 @@
 import Foundation
 import RunnerCore
 import RunnerSSH
+import RunnerTestSupport
 import Testing
 
 /// Collects `onOutput` lines from the session's queue.
@@ -118,9 +119,9 @@ struct SSHCommandTests {
     @Test func droppedConnectionFails() async throws {
         let server = try SSHServer.start()
         let target = try await connect(server)
-        // The login shell is replaced by `sh`, whose parent is the session's sshd process.
+        // The login shell execs `sh`, whose parent is the connection's sshd process.
         let error = await #expect(throws: TargetError.self) {
-            try await target.run(Command(.shell("kill -9 $(ps -o ppid= -p $PPID); sleep 30")), onOutput: { _ in })
+            try await target.run(Command(.shell("kill -9 $PPID; sleep 30")), onOutput: { _ in })
         }
         #expect(error?.message.contains("connection") == true)
     }

@@ -1,21 +1,21 @@
 import Foundation
 
-struct FixtureError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct FixtureError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 extension SSHServer {
     /// Shared by every server of the test process: a world-readable directory (sshd reads
     /// authorized_keys as `runner-test`) with the client key pair and authorized_keys.
-    static let clientDirectory: String = {
+    public static let clientDirectory: String = {
         let directory = try! makeTemporaryDirectory("runner-ssh-client")
         return directory
     }()
-    static var clientKey: String { "\(clientDirectory)/client_ed25519" }
-    static var authorizedKeys: String { "\(clientDirectory)/authorized_keys" }
+    public static var clientKey: String { "\(clientDirectory)/client_ed25519" }
+    public static var authorizedKeys: String { "\(clientDirectory)/authorized_keys" }
     /// The test user's password, which only sudo asks for (sshd takes keys only).
-    static let sudoPassword = "s3cret-sudo-pw-7f3a"
+    public static let sudoPassword = "s3cret-sudo-pw-7f3a"
 
     private static let setup: Result<Void, FixtureError> = {
         do {
@@ -39,17 +39,17 @@ extension SSHServer {
         }
     }()
 
-    static func ensureUserAndClientKey() throws { try setup.get() }
+    public static func ensureUserAndClientKey() throws { try setup.get() }
 
     /// Runs a program to completion, returning its output; throws when it exits non-zero.
     @discardableResult
-    static func run(_ program: String, _ arguments: [String]) throws -> String {
+    public static func run(_ program: String, _ arguments: [String]) throws -> String {
         try Spawn.run(program, arguments)
     }
 }
 
 /// A new directory under /tmp, readable by everyone (`runner-test` must reach files in it).
-func makeTemporaryDirectory(_ prefix: String) throws -> String {
+public func makeTemporaryDirectory(_ prefix: String) throws -> String {
     var template = Array("/tmp/\(prefix).XXXXXX".utf8CString)
     guard let created = mkdtemp(&template) else { throw FixtureError("mkdtemp failed") }
     let path = String(cString: created)
@@ -58,7 +58,7 @@ func makeTemporaryDirectory(_ prefix: String) throws -> String {
 }
 
 /// A TCP port on 127.0.0.1 that nothing listens on right now.
-func freePort() throws -> Int {
+public func freePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw FixtureError("socket failed") }
     defer { close(fd) }

@@ -7,21 +7,21 @@ import Foundation
 ///
 /// Needs root (sshd switches users) and Debian's `openssh-server`. Start several with
 /// `SSHServer.start(count:)`; each has its own port and host key.
-final class SSHServer: @unchecked Sendable {
+public final class SSHServer: @unchecked Sendable {
     // @unchecked Sendable is sound: the mutable state (`pid`, `generation`) is only touched under `lock`.
-    static let user = "runner-test"
+    public static let user = "runner-test"
 
-    let directory: String
-    let port: Int
+    public let directory: String
+    public let port: Int
     private let lock = NSLock()
     private var pid: pid_t?
     private var generation = 0
 
     /// The path of the current host key (its public half is `hostKey + ".pub"`).
-    var hostKey: String { lock.withLock { "\(directory)/host_key_\(generation)" } }
+    public var hostKey: String { lock.withLock { "\(directory)/host_key_\(generation)" } }
 
     /// Starts one server on a random free port.
-    static func start() throws -> SSHServer {
+    public static func start() throws -> SSHServer {
         try ensureUserAndClientKey()
         let server = SSHServer(directory: try makeTemporaryDirectory("runner-sshd"), port: try freePort())
         try server.launch(newHostKey: true)
@@ -29,7 +29,7 @@ final class SSHServer: @unchecked Sendable {
     }
 
     /// Starts `count` independent servers.
-    static func start(count: Int) throws -> [SSHServer] {
+    public static func start(count: Int) throws -> [SSHServer] {
         try (0..<count).map { _ in try start() }
     }
 
@@ -42,13 +42,13 @@ final class SSHServer: @unchecked Sendable {
 
     /// Stops the server and starts it again on the same port, with a brand-new host key when
     /// `newHostKey` is true.
-    func restart(newHostKey: Bool) throws {
+    public func restart(newHostKey: Bool) throws {
         stop()
         try launch(newHostKey: newHostKey)
     }
 
     /// Stops sshd (SIGTERM) and waits for it; connections already made are unaffected.
-    func stop() {
+    public func stop() {
         guard let running = lock.withLock({ () -> pid_t? in defer { pid = nil }; return pid }) else { return }
         Glibc.kill(running, SIGTERM)
         Spawn.wait(running)
@@ -57,7 +57,7 @@ final class SSHServer: @unchecked Sendable {
     /// Kills every sshd process of this server with SIGKILL (the listener and, for every
     /// connection, its monitor and session processes): what a crashed server looks like to a
     /// client. Other servers' connections are untouched.
-    func crash() {
+    public func crash() {
         guard let running = lock.withLock({ () -> pid_t? in defer { pid = nil }; return pid }) else { return }
         var parents: [pid_t: pid_t] = [:]
         var names: [pid_t: String] = [:]
@@ -81,25 +81,25 @@ final class SSHServer: @unchecked Sendable {
     }
 
     /// A known_hosts line for the current host key.
-    func knownHostsLine() throws -> String {
+    public func knownHostsLine() throws -> String {
         let publicKey = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8).split(separator: " ")
         return "[127.0.0.1]:\(port) \(publicKey[0]) \(publicKey[1])\n"
     }
 
     /// Writes a known_hosts file trusting this server and returns its path.
-    func writeKnownHosts() throws -> String {
+    public func writeKnownHosts() throws -> String {
         let path = "\(directory)/known_hosts.\(UUID().uuidString)"
         try knownHostsLine().write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
     /// An inventory host entry (YAML flow mapping) for this server, trusting its key.
-    func inventoryEntry(_ extra: String = "") throws -> String {
+    public func inventoryEntry(_ extra: String = "") throws -> String {
         "{ address: 127.0.0.1, port: \(port), user: \(Self.user), identity: \(Self.clientKey), known_hosts: \(try writeKnownHosts()), ssh_config: /dev/null\(extra.isEmpty ? "" : ", " + extra) }"
     }
 
     /// The `SHA256:…` fingerprint of the current host key.
-    func fingerprint() throws -> String {
+    public func fingerprint() throws -> String {
         let output = try Self.run("/usr/bin/ssh-keygen", ["-l", "-E", "sha256", "-f", hostKey + ".pub"])
         return String(output.split(separator: " ")[1])
     }
@@ -146,5 +146,5 @@ final class SSHServer: @unchecked Sendable {
     }
 
     /// sshd's log so far (for failure messages).
-    func log() -> String { (try? String(contentsOfFile: "\(directory)/sshd.log", encoding: .utf8)) ?? "" }
+    public func log() -> String { (try? String(contentsOfFile: "\(directory)/sshd.log", encoding: .utf8)) ?? "" }
 }

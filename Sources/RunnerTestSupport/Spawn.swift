@@ -3,9 +3,9 @@ import Foundation
 /// posix_spawn for the SSH fixture. Foundation's `Process` reaps children from one monitor
 /// thread that blocks in `wait4` on whichever child it was told about, so several tests
 /// starting sshd and ssh-keygen at once could hang it; these helpers wait for their own pid.
-enum Spawn {
+public enum Spawn {
     /// Starts `program` with stdin from /dev/null and stdout and stderr appended to `logFile`.
-    static func start(_ program: String, _ arguments: [String], logFile: String) throws -> pid_t {
+    public static func start(_ program: String, _ arguments: [String], logFile: String) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -17,7 +17,7 @@ enum Spawn {
 
     /// Runs `program` to completion and returns its combined output; throws when it fails.
     @discardableResult
-    static func run(_ program: String, _ arguments: [String]) throws -> String {
+    public static func run(_ program: String, _ arguments: [String]) throws -> String {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw FixtureError("pipe failed") }
         var actions = posix_spawn_file_actions_t()
@@ -52,7 +52,7 @@ enum Spawn {
 
     /// Waits for `pid` and returns its exit status (128 + signal when it was killed).
     @discardableResult
-    static func wait(_ pid: pid_t) -> Int32 {
+    public static func wait(_ pid: pid_t) -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
             if errno != EINTR { return -1 }
@@ -62,7 +62,7 @@ enum Spawn {
     }
 
     /// Whether `pid` (a child not yet waited for) is still running.
-    static func isRunning(_ pid: pid_t) -> Bool {
+    public static func isRunning(_ pid: pid_t) -> Bool {
         var status: Int32 = 0
         return waitpid(pid, &status, WNOHANG) == 0
     }
