@@ -9,10 +9,13 @@ let package = Package(
         .library(name: "RunnerCore", targets: ["RunnerCore"]),
         .library(name: "RunnerLua", targets: ["RunnerLua"]),
         .library(name: "RunnerSSH", targets: ["RunnerSSH"]),
+        .library(name: "RunnerSOPS", targets: ["RunnerSOPS"]),
+        .library(name: "RunnerPlugins", targets: ["RunnerPlugins"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // System libraries (Debian: liblua5.4-dev, libyaml-dev, libssh-dev). Each header also carries the
@@ -47,12 +50,27 @@ let package = Package(
             name: "RunnerSSH",
             dependencies: ["CLibSSH", "RunnerCore"]
         ),
+        // The age and SOPS formats, natively (no sops binary on the servers).
+        .target(
+            name: "RunnerSOPS",
+            dependencies: [
+                "RunnerCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        // The built-in step plugins beyond RunnerCore's: docker, nginx, restic, sops.
+        .target(
+            name: "RunnerPlugins",
+            dependencies: ["RunnerCore", "RunnerSOPS"]
+        ),
         .executableTarget(
             name: "runner",
             dependencies: [
                 "RunnerCore",
                 "RunnerLua",
                 "RunnerSSH",
+                "RunnerPlugins",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -61,9 +79,14 @@ let package = Package(
         // Real servers for integration tests (sshd on loopback, a test user); linked by tests only.
         .target(
             name: "RunnerTestSupport",
-            dependencies: ["RunnerCore", "RunnerLua", "RunnerSSH"]
+            dependencies: ["RunnerCore", "RunnerLua", "RunnerSSH", "RunnerPlugins"]
         ),
         .testTarget(name: "RunnerSSHTests", dependencies: ["RunnerSSH", "RunnerCore", "RunnerLua", "RunnerTestSupport"]),
+        .testTarget(name: "RunnerSOPSTests", dependencies: ["RunnerSOPS", "RunnerCore"]),
+        .testTarget(
+            name: "RunnerPluginsTests",
+            dependencies: ["RunnerPlugins", "RunnerSOPS", "RunnerCore", "RunnerLua", "RunnerSSH", "RunnerTestSupport"]
+        ),
         .testTarget(name: "RunnerCLITests", dependencies: ["runner", "RunnerCore"]),
     ]
 )

@@ -1,6 +1,7 @@
 import Foundation
 import RunnerCore
 import RunnerLua
+import RunnerPlugins
 import RunnerSSH
 import Synchronization
 
@@ -41,7 +42,7 @@ public func runOverSSH(_ yaml: String, inventory: String, params: [String: Value
     try inventory.write(toFile: "\(directory)/inventory.yml", atomically: true, encoding: .utf8)
     let yaml = extraParams.isEmpty ? yaml : "params:\n" + extraParams + yaml
     try yaml.write(toFile: "\(directory)/pipeline.yml", atomically: true, encoding: .utf8)
-    let plugins = try PluginRegistry(BuiltinPlugins.all)
+    let plugins = try PluginRegistry(RunnerPlugins.all)
     let pipeline = try PipelineLoader(plugins: plugins, checker: LuaScripting()).load(path: "\(directory)/pipeline.yml")
     let engine = Engine(plugins: plugins, scripting: LuaScripting(), targets: SSHTargets(),
                         lockDirectory: "\(directory)/locks", defaultStepTimeout: .seconds(60))

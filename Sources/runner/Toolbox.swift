@@ -1,6 +1,7 @@
 import Foundation
 import RunnerCore
 import RunnerLua
+import RunnerPlugins
 import RunnerSSH
 
 /// What every command needs, assembled once: plugins, Lua, the loader, the state directory.
@@ -12,7 +13,7 @@ struct Toolbox {
     /// Built-in plugins plus the Lua plugins found for a pipeline in `pipelineDirectory`
     /// (or in ./plugins and `RUNNER_PLUGIN_PATH` when there is none).
     init(pipelineDirectory: String? = nil) throws {
-        var registry = try PluginRegistry(BuiltinPlugins.all)
+        var registry = try PluginRegistry(RunnerPlugins.all)
         let directories = LuaPluginLoader.directories(pipelineDirectory: pipelineDirectory, environment: environment)
         for plugin in try LuaPluginLoader.discover(in: directories) { try registry.register(plugin) }
         plugins = registry

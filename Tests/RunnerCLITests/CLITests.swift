@@ -67,6 +67,19 @@ struct CLI {
 }
 
 @Suite(.serialized) struct CLITests {
+    /// docs/plugins.md is what `runner plugins --markdown` prints (every built-in plugin and the
+    /// repository's Lua plugins): regenerate it when a schema changes.
+    @Test func pluginReferenceIsCurrent() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let cli = CLI()
+        try FileManager.default.createSymbolicLink(atPath: cli.dir + "/plugins", withDestinationPath: root + "/plugins")
+        let r = try cli.run("plugins", "--markdown")
+        #expect(r.status == 0, "\(r.stderr)")
+        let committed = try String(contentsOfFile: root + "/docs/plugins.md", encoding: .utf8)
+        #expect(r.stdout == committed, "run: runner plugins --markdown > docs/plugins.md")
+    }
+
     @Test func version() throws {
         let r = try CLI().run("--version")
         #expect(r.status == 0)

@@ -86,13 +86,4 @@ import Testing
             }
         }
     }
-
-    /// docs/plugins.md is what `runner plugins --markdown` prints: regenerate it when a schema changes.
-    @Test func pluginReferenceIsCurrent() throws {
-        let committed = try String(contentsOfFile: Self.root + "/docs/plugins.md", encoding: .utf8)
-        var registry = Harness.plugins
-        for plugin in try LuaPluginLoader.discover(in: [Self.root + "/plugins"]) { try registry.register(plugin) }
-        let plugins = registry.names.compactMap { registry[$0] }
-        #expect(committed == PluginDocs.markdown(plugins), "run: runner plugins --markdown > docs/plugins.md")
-    }
 }
