@@ -12,6 +12,7 @@ packages=(
   python3                                # the tests' local HTTP server (Tests/Support)
   openssh-server openssh-client          # the SSH tests' sshd on loopback; ssh for bench/ssh.sh
   sudo openssl                           # sudo: steps (tests); openssl passwd for the test user
+  age restic                             # round trips with the real age CLI; the restic plugin
   hyperfine                              # bench/
 )
 missing=()
