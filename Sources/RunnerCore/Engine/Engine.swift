@@ -198,15 +198,22 @@ public final class Engine: Sendable {
                 }
                 state.emitter.masker.add(value)
                 loaded[name] = .string(value)
-            case .sops(let path, let location):
+            case .sops(let path, let keyFile, let location):
                 guard let plugin = plugins["sops"] else {
                     throw Diagnostic("secrets from '\(path)' need the sops plugin, which this build does not include", at: location)
                 }
                 let full = path.hasPrefix("/") ? path : pipeline.directory + "/" + path
                 let context = makeContext(target: LocalTarget(), step: StepRef(name: "secrets", location: location),
                                           environment: [:], workingDirectory: nil, state: state)
-                let result = try await plugin.run(try plugins.bind(["load": .string(full)], for: plugin), context: context)
-                for (name, value) in result.outputs {
+                var with: [String: Value] = ["load": .string(full)]
+                if let keyFile { with["key_file"] = .string(keyFile) }
+                let result: StepResult
+                do {
+                    result = try await plugin.run(try plugins.bind(with, for: plugin), context: context)
+                } catch let failure as StepFailure {
+                    throw Diagnostic("secrets from '\(path)': \(failure.message)", at: location)
+                }
+                for (name, value) in result.outputs where name != "keys" {
                     state.emitter.masker.add(value)
                     loaded[name] = value
                 }

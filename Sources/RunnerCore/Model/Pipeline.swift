@@ -46,8 +46,9 @@ public struct ParamSpec: Sendable, Hashable {
 public enum SecretSource: Sendable, Hashable {
     /// `- env: NAME` (optionally `as: name`): from the runner's own environment.
     case environment(variable: String, name: String, location: SourceLocation)
-    /// `- sops: file`: every value of a SOPS-encrypted file (needs the sops plugin).
-    case sops(path: String, location: SourceLocation)
+    /// `- sops: file` (optionally `key_file: path`): every value of a SOPS-encrypted file (needs
+    /// the sops plugin); the age identities come from `key_file` or the usual SOPS sources.
+    case sops(path: String, keyFile: String?, location: SourceLocation)
 }
 
 /// One step, with exactly one body.

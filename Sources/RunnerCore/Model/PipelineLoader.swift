@@ -188,19 +188,20 @@ public struct PipelineLoader: Sendable {
         }
         var out: [SecretSource] = []
         for item in items {
-            guard let fields = r.mapping(item, what: "a secret source", known: ["env", "sops", "as"]) else { continue }
-            var variable: String?, sops: String?, alias: String?
+            guard let fields = r.mapping(item, what: "a secret source", known: ["env", "sops", "as", "key_file"]) else { continue }
+            var variable: String?, sops: String?, alias: String?, keyFile: String?
             for (key, value, _) in fields {
                 switch key {
                 case "env": variable = r.string(value, what: "'env'")
                 case "sops": sops = r.string(value, what: "'sops'")
                 case "as": alias = r.string(value, what: "'as'")
+                case "key_file": keyFile = r.string(value, what: "'key_file'")
                 default: break
                 }
             }
             switch (variable, sops) {
             case (let v?, nil): out.append(.environment(variable: v, name: alias ?? v, location: item.location))
-            case (nil, let s?): out.append(.sops(path: s, location: item.location))
+            case (nil, let s?): out.append(.sops(path: s, keyFile: keyFile, location: item.location))
             default: r.error("a secret source needs exactly one of 'env' or 'sops'", at: item.location)
             }
         }
