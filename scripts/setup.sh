@@ -26,6 +26,12 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The restic tests' S3-compatible endpoint on loopback (moto's server, from PyPI).
+if ! python3 -c "import moto.server, flask" 2>/dev/null; then
+  echo "==> installing moto[server] (S3 endpoint for the restic tests)"
+  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' 2>&1 | grep -v "Running pip as the 'root' user" || true
+fi
+
 echo "==> building runner"
 swift build -c "${RUNNER_BUILD_CONFIG:-debug}" 2>&1 | grep -v "^\[" || true
 test -x ".build/${RUNNER_BUILD_CONFIG:-debug}/runner"

@@ -1,0 +1,137 @@
+import Foundation
+import RunnerCore
+import RunnerTestSupport
+import Testing
+
+private let resticInstalled = FileManager.default.isExecutableFile(atPath: "/usr/bin/restic")
+
+/// An S3-compatible endpoint on loopback: moto's server (PyPI `moto[server]`), which
+/// scripts/setup.sh installs.
+private final class MotoServer: Sendable {
+    let port: Int
+    private let pid: pid_t
+
+    init() throws {
+        port = try freePort()
+        let directory = try makeTemporaryDirectory("runner-moto")
+        pid = try Spawn.start("/usr/bin/env", ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)],
+                              logFile: directory + "/moto.log")
+        for _ in 0..<300 {
+            if (try? Spawn.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(port)/"])) != nil { return }
+            guard Spawn.isRunning(pid) else {
+                throw FixtureError("moto server exited: \((try? String(contentsOfFile: directory + "/moto.log", encoding: .utf8)) ?? "")")
+            }
+            usleep(50_000)
+        }
+        throw FixtureError("moto server did not start on port \(port)")
+    }
+
+    func stop() {
+        kill(pid, SIGKILL)  // werkzeug's server ignores SIGTERM while it serves
+        Spawn.wait(pid)
+    }
+}
+
+/// A pipeline step calling restic with this repository and password.
+private func step(_ id: String, _ command: String, repo: String, password: String, _ extra: String = "") -> String {
+    "  - { id: \(id), uses: restic, with: { command: \(command), repository: \"\(repo)\", password: \"\(password)\"\(extra.isEmpty ? "" : ", " + extra) } }\n"
+}
+
+@Suite("restic plugin", .enabled(if: resticInstalled, "restic is not installed (scripts/setup.sh installs it)"))
+struct ResticPluginTests {
+    @Test func backupForgetRestoreOnALocalRepository() async throws {
+        let work = try makeTemporaryDirectory("runner-restic")
+        let data = work + "/data", repo = work + "/repo", password = "pw-\(UInt64.random(in: 0...UInt64.max))"
+        try FileManager.default.createDirectory(atPath: data + "/db", withIntermediateDirectories: true)
+        try "first\n".write(toFile: data + "/a.txt", atomically: true, encoding: .utf8)
+        try "dump\n".write(toFile: data + "/db/dump.sql", atomically: true, encoding: .utf8)
+        try "tmp\n".write(toFile: data + "/skip.tmp", atomically: true, encoding: .utf8)
+        let backup = "paths: [\(data)], exclude: [\"*.tmp\"], tags: [daily], host: hornbill, status_file: \(work)/status.json"
+        var yaml = "steps:\n" + step("one", "backup", repo: repo, password: password, backup)
+        yaml += "  - run: echo second > \(data)/a.txt\n"
+        yaml += step("two", "backup", repo: repo, password: password, backup)
+        yaml += step("three", "backup", repo: repo, password: password, backup)
+        yaml += step("list", "snapshots", repo: repo, password: password, "tags: [daily]")
+        yaml += step("forget", "forget", repo: repo, password: password, "keep_daily: 7, keep_weekly: 4, keep_monthly: 3")
+        yaml += step("after", "snapshots", repo: repo, password: password)
+        yaml += step("check", "check", repo: repo, password: password, "read_data_subset: \"50%\"")
+        yaml += step("restore", "restore", repo: repo, password: password, "target: \(work)/restored, include: [\(data)/a.txt]")
+        yaml += "  - run: echo \"${{#steps.list.outputs.snapshots}} ${{#steps.after.outputs.snapshots}} ${{ steps.two.outputs.files_changed }} ${{ steps.one.outputs.files_new }}\"\n"
+        let (outcome, log) = try await runOverSSH(yaml, inventory: "hosts: {}\n")
+        #expect(outcome.status == .succeeded, "\(log.transcript)")
+        // 3 snapshots on one day; 7 daily / 4 weekly / 3 monthly keeps the newest of the day.
+        // (snapshots before forget, after forget, files changed by backup two, new files in backup one)
+        #expect(log.transcript.contains("3 1 1 2"), "\(log.transcript)")
+        #expect(log.status("forget") == .changed)
+        #expect(try String(contentsOfFile: work + "/restored" + data + "/a.txt", encoding: .utf8) == "second\n")
+        #expect(!FileManager.default.fileExists(atPath: work + "/restored" + data + "/db/dump.sql"))
+        let status = try String(contentsOfFile: work + "/status.json", encoding: .utf8)
+        #expect(status.contains("\"result\":\"success\""))
+        #expect(status.contains("\"snapshot\""))
+        #expect(!log.transcript.contains(password))
+        #expect(!log.transcript.contains(repo))
+    }
+
+    @Test func wrongPasswordFailsClearlyWithoutShowingIt() async throws {
+        let work = try makeTemporaryDirectory("runner-restic-pw")
+        let repo = work + "/repo"
+        let (created, createdLog) = try await runOverSSH("steps:\n" + step("init", "init", repo: repo, password: "right-pw-4821"), inventory: "hosts: {}\n")
+        #expect(created.status == .succeeded, "\(createdLog.transcript)")
+        let (outcome, log) = try await runOverSSH("steps:\n" + step("list", "snapshots", repo: repo, password: "wrong-pw-9917"), inventory: "hosts: {}\n")
+        #expect(outcome.status == .failed)
+        #expect(log.error("list")?.contains("wrong repository password") == true, "\(log.finished)")
+        #expect(!log.transcript.contains("wrong-pw-9917"))
+        // A backup with the wrong password must not "initialise" over the existing repository.
+        let (backup, backupLog) = try await runOverSSH(
+            "steps:\n" + step("b", "backup", repo: repo, password: "wrong-pw-9917", "paths: [\(work)], status_file: \(work)/status.json"),
+            inventory: "hosts: {}\n")
+        #expect(backup.status == .failed)
+        #expect(backupLog.error("b")?.contains("wrong repository password") == true, "\(backupLog.finished)")
+        #expect(try String(contentsOfFile: work + "/status.json", encoding: .utf8).contains("\"result\":\"failure\""))
+    }
+
+    @Test func unreachableRepositoryFailsClearly() async throws {
+        let port = try freePort()
+        let repo = "s3:http://127.0.0.1:\(port)/nowhere"
+        let (outcome, log) = try await runOverSSH(
+            "steps:\n" + step("list", "snapshots", repo: repo, password: "pw", "env: { AWS_ACCESS_KEY_ID: k, AWS_SECRET_ACCESS_KEY: sk-31337 }"),
+            inventory: "hosts: {}\n")
+        #expect(outcome.status == .failed)
+        #expect(log.error("list")?.contains("cannot be reached") == true, "\(log.finished)")
+        #expect(!log.transcript.contains(repo))
+        #expect(!log.transcript.contains("sk-31337"))
+    }
+
+    @Test func backupAndRestoreThroughS3() async throws {
+        let moto = try MotoServer()
+        defer { moto.stop() }
+        let work = try makeTemporaryDirectory("runner-restic-s3")
+        try "payload-\(UInt32.random(in: 0...UInt32.max))\n".write(toFile: work + "/file.txt", atomically: true, encoding: .utf8)
+        let repo = "s3:http://127.0.0.1:\(moto.port)/backups/hornbill"
+        let credentials = "env: { AWS_ACCESS_KEY_ID: AKIATEST, AWS_SECRET_ACCESS_KEY: s3-secret-7781 }"
+        var yaml = "steps:\n" + step("backup", "backup", repo: repo, password: "s3-pw-5512", "paths: [\(work)/file.txt], \(credentials)")
+        yaml += step("restore", "restore", repo: repo, password: "s3-pw-5512", "target: \(work)/out, \(credentials)")
+        let (outcome, log) = try await runOverSSH(yaml, inventory: "hosts: {}\n")
+        #expect(outcome.status == .succeeded, "\(log.transcript)")
+        #expect(try String(contentsOfFile: work + "/out" + work + "/file.txt", encoding: .utf8)
+                == String(contentsOfFile: work + "/file.txt", encoding: .utf8))
+        for secret in ["s3-secret-7781", "s3-pw-5512", repo] { #expect(!log.transcript.contains(secret)) }
+    }
+
+    @Test func backupOnAnSSHHost() async throws {
+        let server = try SSHServer.start()
+        defer { server.stop() }
+        let work = try makeTemporaryDirectory("runner-restic-ssh")
+        chmod(work, 0o1777)
+        try "remote data\n".write(toFile: work + "/app.db", atomically: true, encoding: .utf8)
+        chmod(work + "/app.db", 0o644)
+        var yaml = "steps:\n" + step("backup", "backup", repo: work + "/repo", password: "ssh-pw-6604", "paths: [\(work)/app.db], status_file: \(work)/status.json")
+            .replacingOccurrences(of: "id: backup,", with: "id: backup, on: web,")
+        yaml += "  - { on: web, run: \"stat -c %U \(work)/repo/config\" }\n"
+        let (outcome, log) = try await runOverSSH(yaml, inventory: "hosts:\n  web: \(try server.inventoryEntry())\n")
+        #expect(outcome.status == .succeeded, "\(log.transcript)")
+        #expect(log.output(on: "web").last == SSHServer.user)
+        #expect(try String(contentsOfFile: work + "/status.json", encoding: .utf8).contains("\"result\":\"success\""))
+        #expect(!log.transcript.contains("ssh-pw-6604"))
+    }
+}
