@@ -37,6 +37,7 @@ public struct ResticPlugin: StepPlugin {
         OutputSpec("files_new", .int, doc: "backup: files added"),
         OutputSpec("files_changed", .int, doc: "backup: files changed"),
         OutputSpec("data_added", .int, doc: "backup: bytes added to the repository"),
+        OutputSpec("summary", .string, doc: "backup: one line (snapshot, files, bytes), also shown in the run summary"),
         OutputSpec("removed", .int, doc: "forget: snapshots removed"),
         OutputSpec("snapshots", .list, doc: "snapshots: `{ id, time, host, paths, tags }` of each snapshot, oldest first"),
     ]
@@ -66,12 +67,14 @@ public struct ResticPlugin: StepPlugin {
         do {
             _ = try await restic.initialiseIfMissing()
             let summary = try await restic.backup(arguments)
-            let outputs: [String: Value] = [
+            var outputs: [String: Value] = [
                 "snapshot_id": summary["snapshot_id"] ?? .null, "files_new": summary["files_new"] ?? .null,
                 "files_changed": summary["files_changed"] ?? .null, "data_added": summary["data_added"] ?? .null,
             ]
-            restic.context.log("snapshot \(outputs["snapshot_id"]?.interpolated ?? "?"): \(outputs["files_new"]?.interpolated ?? "0") new, "
-                + "\(outputs["files_changed"]?.interpolated ?? "0") changed files, \(ByteCount(summary["data_added"]?.intValue ?? 0)) added")
+            let line = "snapshot \(outputs["snapshot_id"]?.interpolated ?? "?"): \(outputs["files_new"]?.interpolated ?? "0") new, "
+                + "\(outputs["files_changed"]?.interpolated ?? "0") changed files, \(ByteCount(summary["data_added"]?.intValue ?? 0)) added"
+            outputs["summary"] = .string(line)
+            restic.context.log(line)
             try await writeStatus(restic, with, result: "success", snapshot: outputs["snapshot_id"]?.stringValue, error: nil)
             return StepResult(outputs: outputs, changed: true)
         } catch let failure as StepFailure {

@@ -78,6 +78,20 @@ struct CLI {
         #expect(r.status == 0, "\(r.stderr)")
         let committed = try String(contentsOfFile: root + "/docs/plugins.md", encoding: .utf8)
         #expect(r.stdout == committed, "run: runner plugins --markdown > docs/plugins.md")
+
+        // Each page docs/plugins/<name>.md carries that plugin's generated tables verbatim.
+        let pages = try FileManager.default.contentsOfDirectory(atPath: root + "/docs/plugins").filter { $0.hasSuffix(".md") }
+        #expect(!pages.isEmpty)
+        for page in pages {
+            let name = String(page.dropLast(3))
+            let generated = try cli.run("plugins", name, "--markdown").stdout
+            guard let start = generated.range(of: "## \(name)\n") else {
+                Issue.record("runner plugins \(name) --markdown has no section for \(name)")
+                continue
+            }
+            let text = try String(contentsOfFile: root + "/docs/plugins/" + page, encoding: .utf8)
+            #expect(text.contains(generated[start.lowerBound...]), "docs/plugins/\(page): paste the output of runner plugins \(name) --markdown")
+        }
     }
 
     @Test func version() throws {

@@ -48,8 +48,10 @@ final class TestHTTPServer: Sendable {
 @Suite(.serialized) struct LuaPluginTests {
     static let repoPlugins = DocsExamplesTests.root + "/plugins"
 
-    func run(_ yaml: String, dir: TempDir = TempDir(), params: [String: Value] = [:]) async throws -> Harness.Result {
-        try await Harness.run(yaml, params: params, dir: dir, luaPluginDirectories: [Self.repoPlugins, dir.path + "/plugins"])
+    func run(_ yaml: String, dir: TempDir = TempDir(), params: [String: Value] = [:],
+             environment: [String: String]? = nil) async throws -> Harness.Result {
+        try await Harness.run(yaml, params: params, dir: dir, luaPluginDirectories: [Self.repoPlugins, dir.path + "/plugins"],
+                              environment: environment)
     }
 
     // MARK: The example plugins, against a real server
@@ -84,8 +86,6 @@ final class TestHTTPServer: Sendable {
     @Test func gchatPostsTheMessageAndKeepsTheURLSecret() async throws {
         let server = try TestHTTPServer()
         let webhook = "\(server.base)/chat?key=AIzaSyTESTKEY12345&token=abc"
-        setenv("RUNNER_TEST_GCHAT", webhook, 1)
-        defer { unsetenv("RUNNER_TEST_GCHAT") }
         let r = try await run("""
             secrets:
               - env: RUNNER_TEST_GCHAT
@@ -94,7 +94,7 @@ final class TestHTTPServer: Sendable {
               - id: post
                 uses: gchat
                 with: { webhook: "${{ secrets.chat }}", text: "deployed *phone*", thread: deploy-phone }
-            """)
+            """, environment: ["RUNNER_TEST_GCHAT": webhook])
         #expect(r.outcome.status == .succeeded, "\(r.sink.transcript)")
         #expect(r.sink.finished.first?.outputs["name"] == "spaces/test/messages/1")
         let recorded = try JSON.decode(try server.get("/chat/requests"))
@@ -150,8 +150,6 @@ final class TestHTTPServer: Sendable {
               run = function(with, ctx) return { n = with.n * 2, step = ctx.step } end,
             }
             """)
-        setenv("RUNNER_TEST_SECRET", "s3cret-value-77", 1)
-        defer { unsetenv("RUNNER_TEST_SECRET") }
         let r = try await run("""
             params:
               app: { default: phone }
@@ -184,7 +182,7 @@ final class TestHTTPServer: Sendable {
                     yaml_flag = yaml.flag, yaml_two = yaml.list[2], yaml_ok = yaml.nested.ok, json2 = json.x[2],
                     missing = missing, host = host == nil, app = params.app,
                   }
-            """, dir: dir)
+            """, dir: dir, environment: ["RUNNER_TEST_SECRET": "s3cret-value-77"])
         #expect(r.outcome.status == .succeeded, "\(r.sink.transcript)")
         let o = r.sink.finished.first?.outputs ?? [:]
         #expect(o["exec"] == "hi from tmp\npiped")

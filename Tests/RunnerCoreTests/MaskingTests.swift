@@ -12,8 +12,6 @@ import Testing
     }
 
     @Test func secretsNeverReachEventsOrErrors() async throws {
-        setenv("RUNNER_TEST_TOKEN", "tok-9f8e7d6c5b", 1)
-        defer { unsetenv("RUNNER_TEST_TOKEN") }
         let r = try await Harness.run("""
             params:
               password: { secret: true, required: true }
@@ -30,7 +28,7 @@ import Testing
                   runner.log("lua sees " .. secrets.token)
                   return { copy = secrets.token }
               - run: echo "${{ steps.leak.outputs.stdout }}"; echo ${{ secrets.token }} >&2; exit 1
-            """, params: ["password": "hunter2-long"])
+            """, params: ["password": "hunter2-long"], environment: ["RUNNER_TEST_TOKEN": "tok-9f8e7d6c5b"])
         #expect(r.outcome.status == .failed)
         let everything = r.sink.all.map { event -> String in
             var parts = [event.message]

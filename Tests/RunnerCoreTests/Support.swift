@@ -1,6 +1,7 @@
 import Foundation
 import RunnerCore
 import RunnerLua
+import RunnerPlugins
 import Synchronization
 
 /// Collects events for assertions.
@@ -54,7 +55,7 @@ final class TempDir: Sendable {
 }
 
 enum Harness {
-    static let plugins = try! PluginRegistry(BuiltinPlugins.all)
+    static let plugins = try! PluginRegistry(RunnerPlugins.all)
 
     static func loader(_ extra: [any StepPlugin] = []) -> PipelineLoader {
         var registry = plugins
@@ -81,7 +82,8 @@ enum Harness {
 
     static func run(_ yaml: String, params: [String: Value] = [:], plugins extra: [any StepPlugin] = [],
                     dir: TempDir = TempDir(), noWait: Bool = false, stepTimeout: Duration = .seconds(60),
-                    luaPluginDirectories: [String] = [], limit: [String]? = nil) async throws -> Result {
+                    luaPluginDirectories: [String] = [], limit: [String]? = nil,
+                    environment: [String: String]? = nil) async throws -> Result {
         let path = dir.write("pipeline.yml", yaml)
         let loader = loader(extra + (try LuaPluginLoader.discover(in: luaPluginDirectories)))
         let pipeline = try loader.load(path: path)
@@ -89,7 +91,7 @@ enum Harness {
         let engine = Engine(plugins: loader.plugins, scripting: LuaScripting(), lockDirectory: dir.path + "/locks",
                             defaultStepTimeout: stepTimeout)
         let sink = CollectingSink()
-        let outcome = await engine.run(pipeline, params: resolved, options: .init(runID: RunID.generate().description, noWait: noWait, limit: limit), sinks: [sink])
+        let outcome = await engine.run(pipeline, params: resolved, options: .init(runID: RunID.generate().description, noWait: noWait, limit: limit, environment: environment), sinks: [sink])
         return Result(outcome: outcome, sink: sink, dir: dir)
     }
 }

@@ -35,14 +35,17 @@ public final class Engine: Sendable {
         /// `--limit`: steps with `on:` run only on these hosts (host or group names); steps whose
         /// hosts are all excluded are skipped. Local steps are not affected.
         public var limit: [String]?
+        /// Where `secrets: - env:` values come from: the process environment unless given.
+        public var environment: [String: String]?
 
         public init(runID: String, trigger: String = "cli", noWait: Bool = false, context: [String: Value] = [:],
-                    limit: [String]? = nil) {
+                    limit: [String]? = nil, environment: [String: String]? = nil) {
             self.runID = runID
             self.trigger = trigger
             self.noWait = noWait
             self.context = context
             self.limit = limit
+            self.environment = environment
         }
     }
 
@@ -105,7 +108,7 @@ public final class Engine: Sendable {
         // Secrets, vars and the lock come before any step: a failure here runs nothing (not even finally).
         var lock: RunLock?
         do {
-            try await loadSecrets(pipeline, state: state)
+            try await loadSecrets(pipeline, state: state, environment: options.environment ?? ProcessInfo.processInfo.environment)
             for (name, value) in pipeline.vars {
                 try await runtime.set(["vars", name], try await resolve(value, locals: [:], state: state))
             }
@@ -188,12 +191,12 @@ public final class Engine: Sendable {
         return runtime
     }
 
-    private func loadSecrets(_ pipeline: Pipeline, state: RunState) async throws {
+    private func loadSecrets(_ pipeline: Pipeline, state: RunState, environment: [String: String]) async throws {
         var loaded: [String: Value] = [:]
         for source in pipeline.secrets {
             switch source {
             case .environment(let variable, let name, let location):
-                guard let value = ProcessInfo.processInfo.environment[variable] else {
+                guard let value = environment[variable] else {
                     throw Diagnostic("secret '\(name)': environment variable \(variable) is not set", at: location)
                 }
                 state.emitter.masker.add(value)

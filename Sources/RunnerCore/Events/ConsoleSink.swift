@@ -28,6 +28,8 @@ public final class ConsoleSink: EventSink {
         var ref: StepRef
         var status: StepStatus
         var duration: Duration
+        /// A plugin's `summary` output (a backup's snapshot and sizes), shown beside the row.
+        var note: String?
     }
 
     private struct State {
@@ -97,10 +99,10 @@ public final class ConsoleSink: EventSink {
                 case .error: paint("error", "31")
                 }
                 lines.append("    \(tag) \(text)")
-            case .stepFinished(let status, let duration, let attempts, _, _, let error):
+            case .stepFinished(let status, let duration, let attempts, _, let outputs, let error):
                 guard let ref = event.step else { break }
                 s.running[StepKey(name: ref.name, host: ref.host, item: ref.item)] = nil
-                s.rows.append(Row(ref: ref, status: status, duration: duration))
+                s.rows.append(Row(ref: ref, status: status, duration: duration, note: outputs["summary"]?.stringValue))
                 let tries = attempts > 1 ? paint(" (\(attempts) attempts)", "90") : ""
                 let phase = ref.phase.map { paint("[\($0)] ", "90") } ?? ""
                 lines.append("  \(symbol(status)) \(phase)\(ref.label)\(where_(ref))  \(paint(status == .skipped ? "skipped" : DurationParser.format(duration), "90"))\(tries)")
@@ -141,8 +143,9 @@ public final class ConsoleSink: EventSink {
                 case .failed, .timedOut: paint(st, "31")
                 case .cancelled: paint(st, "35")
                 }
+                let time = row.status == .skipped ? "-" : DurationParser.format(row.duration)
                 lines.append("  " + pad(name, nameWidth) + "  " + pad(row.ref.host ?? "local", hostWidth) + "  " + colored + "  "
-                             + (row.status == .skipped ? "-" : DurationParser.format(row.duration)))
+                             + (row.note.map { pad(time, 8) + "  " + paint($0, "90") } ?? time))
             }
         }
         let verdict = switch status {
