@@ -79,6 +79,28 @@ struct SOPSPluginTests {
         #expect(!log.transcript.contains(token))
     }
 
+    @Test func encryptFollowsTheCreationRuleOfSopsYaml() async throws {
+        let keys = try Keys()
+        try """
+            creation_rules:
+              - path_regex: \\.env\\.sops$
+                age: \(keys.recipient)
+                encrypted_regex: ^(DB_PASSWORD)$
+            """.write(toFile: keys.directory + "/.sops.yaml", atomically: true, encoding: .utf8)
+        try "DB_PASSWORD=pg-secret-118\nDB_HOST=db.internal\n".write(toFile: keys.directory + "/plain.env", atomically: true, encoding: .utf8)
+        let (outcome, log) = try await runOverSSH("""
+            steps:
+              - { uses: sops, with: { encrypt: \(keys.directory)/plain.env, dest: \(keys.directory)/app.env.sops, config: \(keys.directory)/.sops.yaml } }
+              - { uses: sops, with: { decrypt: \(keys.directory)/app.env.sops, dest: \(keys.directory)/back.env, key_file: \(keys.keyFile) } }
+            """, inventory: "hosts: {}\n")
+        #expect(outcome.status == .succeeded, "\(log.transcript)")
+        let encrypted = try String(contentsOfFile: keys.directory + "/app.env.sops", encoding: .utf8)
+        #expect(encrypted.contains("DB_HOST=db.internal"))  // outside encrypted_regex: stays readable
+        #expect(!encrypted.contains("pg-secret-118"))
+        #expect(encrypted.contains("DB_PASSWORD=ENC[AES256_GCM,"))
+        #expect(try String(contentsOfFile: keys.directory + "/back.env", encoding: .utf8) == "DB_PASSWORD=pg-secret-118\nDB_HOST=db.internal\n")
+    }
+
     @Test func missingKeyFailsWithoutShowingValues() async throws {
         let keys = try Keys()
         let other = try Keys()
