@@ -307,11 +307,16 @@ struct CLI {
               - name: touch it
                 on: box
                 run: touch ran; echo ${{ vars.dir }}
+              - name: reload
+                on: box
+                sudo: true
+                run: touch ran-too
             """)
         let plan = try cli.run("plan", "p.yml", "app=phone")
         #expect(plan.status == 0)
         #expect(plan.stdout.contains("dir = /srv/apps/sgos-phone"))
         #expect(plan.stdout.contains("touch it  [run on box]"))
+        #expect(plan.stdout.contains("reload  [run on box, sudo as root]"))
         #expect(plan.stdout.contains("echo '/srv/apps/sgos-phone'"))
         let dry = try cli.run("run", "p.yml", "app=phone", "--dry-run")
         #expect(dry.status == 0)

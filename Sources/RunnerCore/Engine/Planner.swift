@@ -19,6 +19,8 @@ public struct Planner: Sendable {
         public var detail: String
         public var hosts: [String]
         public var condition: String?
+        /// `sudo:` user, when the step has one.
+        public var sudo: String?
     }
 
     public struct Plan: Sendable {
@@ -43,7 +45,7 @@ public struct Planner: Sendable {
                 lastPhase = step.phase
                 let indent = String(repeating: "  ", count: step.depth + 1)
                 let hosts = step.hosts.isEmpty ? "local" : step.hosts.joined(separator: ", ")
-                out += "\(indent)- \(step.name)  [\(step.kind) on \(hosts)]"
+                out += "\(indent)- \(step.name)  [\(step.kind) on \(hosts)\(step.sudo.map { ", sudo as \($0)" } ?? "")]"
                 if let c = step.condition { out += "  if: \(c)" }
                 out += "\n"
                 if !step.detail.isEmpty {
@@ -76,7 +78,7 @@ public struct Planner: Sendable {
         func walk(_ list: [Step], depth: Int, phase: String?) async {
             for step in list {
                 var planned = PlannedStep(depth: depth, phase: phase, name: step.displayName, kind: "", detail: "",
-                                          hosts: [], condition: step.condition?.source)
+                                          hosts: [], condition: step.condition?.source, sudo: step.sudo)
                 if let on = step.on {
                     if let state, let v = try? await engine.resolve(on, locals: [:], state: state) {
                         let names = v.listValue?.map(\.interpolated) ?? [v.interpolated]
