@@ -46,6 +46,13 @@ static inline int runner_ssh_watch_exit(ssh_channel channel, runner_ssh_exit_sta
     return ssh_set_channel_callbacks(channel, &state->callbacks);
 }
 
+/// Unregisters `state` from `channel`. `ssh_channel_free` only marks a channel that the server
+/// has not closed yet; libssh keeps it, and would call the callbacks when the server's
+/// exit-status or close arrives later, after `state` is freed.
+static inline void runner_ssh_unwatch_exit(ssh_channel channel, runner_ssh_exit_state *state) {
+    (void)ssh_remove_channel_callbacks(channel, &state->callbacks);
+}
+
 static int runner_ssh_wake(socket_t fd, int revents, void *userdata) {
     (void)fd; (void)revents; (void)userdata;
     return 0;

@@ -20,6 +20,7 @@ final class SSHChannel {
         self.session = session
         self.raw = raw
         exit = .allocate(capacity: 1)
+        exit.initialize(to: runner_ssh_exit_state())
         // From here on, deinit frees the channel if anything below throws.
         try session.check(runner_ssh_watch_exit(raw, exit), "ssh_set_channel_callbacks")
         try session.check(ssh_channel_open_session(raw), "ssh_channel_open_session")
@@ -27,6 +28,10 @@ final class SSHChannel {
     }
 
     deinit {
+        // First unhook the callbacks: a channel the server has not closed yet (a kill channel,
+        // a timed-out command) outlives ssh_channel_free inside libssh, and its late
+        // exit-status must not reach `exit` once it is freed (ASan found that use after free).
+        runner_ssh_unwatch_exit(raw, exit)
         if ssh_channel_is_closed(raw) == 0 { _ = ssh_channel_close(raw) }
         ssh_channel_free(raw)
         exit.deallocate()
