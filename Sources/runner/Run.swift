@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import RunnerCore
 
 struct Run: AsyncParsableCommand {
@@ -64,13 +65,14 @@ struct Run: AsyncParsableCommand {
         }
         let engine = toolbox.engine()
         let options = Engine.Options(runID: runID, trigger: "cli", noWait: noWait, limit: limitNames)
-        let task = Task {
-            await engine.run(pipeline, params: resolved, options: options, sinks: [sink, StoreSink(store: store)])
-        }
+        // Signals are caught before the run starts: under load the first step can be running
+        // before a handler installed afterwards exists, and Ctrl-C would kill runner outright.
+        // (task, cancel requested): a signal before the task exists cancels it when it does.
+        let running = Mutex<(Task<Engine.Outcome, Never>?, Bool)>((nil, false))
         let signals = SignalHandler { count in
             if count == 1 {
                 FileOutput.stderr.write("\ncancelling: stopping running steps, then running 'finally' (Ctrl-C again to exit at once)\n")
-                task.cancel()
+                running.withLock { state in state.1 = true; return state.0 }?.cancel()
             } else {
                 let killed = LocalTarget.killAllProcessGroups()
                 try? store.finishRun(id: runID, status: RunStatus.cancelled.rawValue, error: "interrupted twice: exited at once, 'finally' did not complete")
@@ -78,6 +80,10 @@ struct Run: AsyncParsableCommand {
                 Foundation.exit(130)
             }
         }
+        let task = Task {
+            await engine.run(pipeline, params: resolved, options: options, sinks: [sink, StoreSink(store: store)])
+        }
+        if running.withLock({ state in state.0 = task; return state.1 }) { task.cancel() }
         let outcome = await task.value
         signals.stop()
         // The store stays open until the process exits: closing the last connection checkpoints

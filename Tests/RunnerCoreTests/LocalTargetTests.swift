@@ -256,17 +256,6 @@ struct LocalTargetTests {
         #expect(error?.message.contains("runner-no-such-program") == true)
     }
 
-    @Test func spawningIsCheap() async throws {
-        var durations: [Duration] = []
-        for _ in 0..<25 {
-            let start = ContinuousClock.now
-            _ = try await target.run(Command(.shell("true"))) { _ in }
-            durations.append(start.duration(to: .now))
-        }
-        let median = durations.sorted()[durations.count / 2]
-        #expect(median < .milliseconds(20), "median \(median)")
-    }
-
     // MARK: Files
 
     @Test func writeFileIsAtomicWithMode() async throws {

@@ -57,7 +57,9 @@ import Testing
         // A separate process takes the lock (flock(1) from util-linux), writes a holder line and is killed.
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/bin/sh")
-        holder.arguments = ["-c", "exec flock \(lockFile) sh -c 'echo run DEAD of deploy > \(lockFile); sleep 60'"]
+        // A sleep nothing else runs, so the pkill below cannot hit another test's process.
+        let sleeper = "sleep 60.\(Int.random(in: 100_000...999_999))"
+        holder.arguments = ["-c", "exec flock \(lockFile) sh -c 'echo run DEAD of deploy > \(lockFile); \(sleeper)'"]
         try holder.run()
         try await Task.sleep(for: .milliseconds(300))
         let blocked = try await Harness.run("concurrency: deploy-phone\nsteps:\n  - run: true\n", dir: dir, noWait: true)
@@ -65,7 +67,7 @@ import Testing
         #expect(blocked.outcome.error?.contains("run DEAD of deploy") == true)
         kill(-holder.processIdentifier, SIGKILL)
         kill(holder.processIdentifier, SIGKILL)
-        _ = try? Process.run(URL(fileURLWithPath: "/usr/bin/pkill"), arguments: ["-9", "-f", "sleep 60"]).waitUntilExit()
+        _ = try? Process.run(URL(fileURLWithPath: "/usr/bin/pkill"), arguments: ["-9", "-f", sleeper]).waitUntilExit()
         holder.waitUntilExit()
         try await Task.sleep(for: .milliseconds(200))
         #expect(FileManager.default.fileExists(atPath: lockFile))
