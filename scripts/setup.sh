@@ -13,6 +13,8 @@ packages=(
   openssh-server openssh-client          # the SSH tests' sshd on loopback; ssh for bench/ssh.sh
   sudo openssl                           # sudo: steps (tests); openssl passwd for the test user
   age restic                             # round trips with the real age CLI; the restic plugin
+  docker.io docker-compose               # the docker plugin's engine and Compose v1 (Debian has no v2 plugin)
+  nginx busybox-static                   # the nginx plugin's tests; busybox for the test images (FROM scratch)
   hyperfine                              # bench/
 )
 missing=()
@@ -24,6 +26,15 @@ if ((${#missing[@]})); then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The docker and nginx tests drive a real Docker engine: start dockerd when none answers.
+if ! docker info >/dev/null 2>&1; then
+  echo "==> starting dockerd"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo sh -c 'nohup dockerd </dev/null >/var/log/dockerd.log 2>&1 &'
+  for _ in $(seq 1 30); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 || { echo "warning: dockerd did not start (the docker tests will fail):" >&2; tail -n 20 /var/log/dockerd.log >&2; }
 fi
 
 # The restic tests' S3-compatible endpoint on loopback (moto's server, from PyPI).
