@@ -18,7 +18,7 @@ extension DockerPlugin {
         if let user = with["user"]?.stringValue { arguments += ["--user", user] }
         if let workdir = with["workdir"]?.stringValue { arguments += ["--workdir", workdir] }
         for name in environment.keys.sorted() {
-            guard Self.isVariableName(name) else { throw StepFailure("docker exec: invalid environment variable name '\(name)'") }
+            guard ShellQuote.isVariableName(name) else { throw StepFailure("docker exec: invalid environment variable name '\(name)'") }
             arguments += ["--env", name]
         }
         let result = try await docker.run(arguments + ["--", container] + command, environment: environment)
@@ -71,10 +71,5 @@ extension DockerPlugin {
         var text = text[...]
         if text.last == "\n" || text.last == "\r\n" { text.removeLast() }
         return String(text)
-    }
-
-    static func isVariableName(_ name: String) -> Bool {
-        guard let first = name.first, first == "_" || (first.isASCII && first.isLetter) else { return false }
-        return name.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
     }
 }

@@ -51,7 +51,7 @@ public struct ResticPlugin: StepPlugin {
         case "backup": return try await backup(restic, with)
         case "forget": return try await forget(restic, with)
         case "check": return try await check(restic, with)
-        case "snapshots": return StepResult(outputs: ["snapshots": .list(try await restic.snapshots(filters(with)))])
+        case "snapshots": return StepResult(outputs: ["snapshots": .list(try await restic.snapshots(filterArguments(with)))])
         default: return try await restore(restic, with)
         }
     }
@@ -126,8 +126,6 @@ public struct ResticPlugin: StepPlugin {
         if let error { status["error"] = .string(error) }
         try await restic.context.target.writeFile(path, contents: Array((JSON.encode(.map(status)) + "\n").utf8), mode: 0o644)
     }
-
-    private func filters(_ with: [String: Value]) -> [String] { filterArguments(with) }
 
     private func filterArguments(_ with: [String: Value]) -> [String] {
         var arguments: [String] = []

@@ -60,7 +60,7 @@ public struct SSHTarget: Target {
         // channel's stdin and the pid the signal requests go to.
         var line = "printf '\\001runner-pgid:%s\\n' \"$$\" >&2; "
         for (key, value) in command.environment.sorted(by: { $0.key < $1.key }) {
-            guard isVariableName(key) else {
+            guard ShellQuote.isVariableName(key) else {
                 throw TargetError(target: target, "invalid environment variable name '\(key)'")
             }
             line += "\(key)=\(ShellQuote.quote(value)) && export \(key) && "
@@ -74,13 +74,6 @@ public struct SSHTarget: Target {
             line += "exec \(ShellQuote.join(argv))"
         }
         return line
-    }
-
-    private static func isVariableName(_ key: String) -> Bool {
-        guard let first = key.utf8.first, first == UInt8(ascii: "_") || (first | 0x20) >= UInt8(ascii: "a") && (first | 0x20) <= UInt8(ascii: "z") else {
-            return false
-        }
-        return key.utf8.allSatisfy { $0 == UInt8(ascii: "_") || ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
     }
 
     /// Writes `contents` to `path` atomically over SFTP; see `SFTPFiles.write`.

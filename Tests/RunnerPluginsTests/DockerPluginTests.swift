@@ -140,15 +140,14 @@ struct DockerPluginTests {
         let check = "test: [\"CMD\", \"false\"]\ninterval: 1s\nstart_period: 10m"
         let project = try ComposeProject("services:\n" + busyboxService("app", healthcheck: check))
         defer { project.down() }
-        let started = ContinuousClock.now
         var run = PluginRun(place: .local)
         run.stepTimeout = .seconds(8)
         let (outcome, log) = try await run([
             "{ id: up, uses: docker, with: { compose: up, dir: \(project.directory), wait_healthy: \(project.name)-app, timeout: 10m } }",
         ])
         #expect(outcome.status == .failed)
+        // timedOut (not failed by wait_healthy's own 10m limit): the step timeout ended the wait.
         #expect(log.status("up") == .timedOut, "\(log.transcript)")
-        #expect(ContinuousClock.now - started < .seconds(30))
     }
 
     @Test func aMissingContainerOrDirectoryIsNamed() async throws {

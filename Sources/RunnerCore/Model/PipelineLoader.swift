@@ -420,7 +420,4 @@ public struct PipelineLoader: Sendable {
     }
 }
 
-func isIdentifier(_ s: String) -> Bool {
-    guard let first = s.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else { return false }
-    return s.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
-}
+func isIdentifier(_ s: String) -> Bool { ShellQuote.isVariableName(s) }
