@@ -33,7 +33,7 @@ public final class EventEmitter: Sendable {
         case .runStarted(let pipeline, let file, let params, let trigger):
             return .runStarted(pipeline: pipeline, file: file, params: masker.mask(params), trigger: trigger)
         case .stepStarted: return kind
-        case .output(let line): return .output(OutputLine(line.stream, masker.mask(line.text)))
+        case .output(let line): return .output(OutputLine(line.stream, masker.mask(line.text), continues: line.continues))
         case .log(let level, let text): return .log(level, masker.mask(text))
         case .stepFinished(let status, let duration, let attempts, let exitCode, let outputs, let error):
             return .stepFinished(status: status, duration: duration, attempts: attempts, exitCode: exitCode,

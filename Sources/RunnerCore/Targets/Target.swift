@@ -62,13 +62,20 @@ public enum OutputStream: String, Sendable, Hashable {
 }
 
 /// One line of output, without its line terminator, as it arrives.
+///
+/// A line longer than the streaming limit arrives in pieces: every piece but the last has
+/// `continues` set, and the next `OutputLine` of the same stream (from the same command) goes on
+/// where it stopped. Consumers that mask or parse must treat the pieces as one line.
 public struct OutputLine: Sendable, Hashable {
     public var stream: OutputStream
     public var text: String
+    /// True when the line goes on in the next piece of this stream.
+    public var continues: Bool
 
-    public init(_ stream: OutputStream, _ text: String) {
+    public init(_ stream: OutputStream, _ text: String, continues: Bool = false) {
         self.stream = stream
         self.text = text
+        self.continues = continues
     }
 }
 
