@@ -94,6 +94,8 @@ import Testing
         ("hosts:\n  \"web 1\": { address: 10.0.0.1 }\n", 2, 3, "host name 'web 1' must not contain spaces"),
         ("hosts:\n  \"a,b\": { address: 10.0.0.1 }\n", 2, 3, "host name 'a,b' must not contain ','"),
         ("hosts:\n  a: {}\ngroups:\n  \"my\\tgroup\": [a]\n", 4, 3, "group name 'my\tgroup' must not contain U+9"),
+        // Without an address the name is the address: one problem, reported once.
+        ("hosts:\n  \"web 1\": {}\n", 2, 3, "host name 'web 1' must not contain spaces"),
     ])
     func badNames(inventory: String, line: Int, column: Int, message: String) {
         expect(only(diagnostics(inventory: inventory)), line: line, column: column, contains: message)

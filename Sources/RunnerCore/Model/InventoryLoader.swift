@@ -57,7 +57,7 @@ public enum InventoryLoader {
     static func readHosts(_ node: YAMLNode, into inventory: inout Inventory, reader r: inout YAMLReader) {
         guard let entries = r.mapping(node, what: "hosts", known: []) else { return }
         for (name, spec, nameLocation) in entries {
-            checkName(name, what: "host", at: nameLocation, reader: &r)
+            let nameIsValid = checkName(name, what: "host", at: nameLocation, reader: &r)
             var host = Inventory.Host(name: name, address: name, location: nameLocation)
             if spec.scalar != nil, !spec.value.isNull {
                 host.address = r.string(spec, what: "host '\(name)'") ?? name
@@ -99,7 +99,7 @@ public enum InventoryLoader {
             } else if spec.mapping == nil, spec.sequence != nil {
                 r.error("host '\(name)' must be an address or a map of settings, not a list", at: spec.location)
             }
-            checkAddressAndUser(host, reader: &r)
+            if nameIsValid || host.fieldLocations["address"] != nil { checkAddressAndUser(host, reader: &r) }
             inventory.hosts[name] = host
         }
     }
@@ -107,7 +107,7 @@ public enum InventoryLoader {
     static func readGroups(_ node: YAMLNode, into inventory: inout Inventory, reader r: inout YAMLReader) {
         guard let entries = r.mapping(node, what: "groups", known: []) else { return }
         for (name, members, nameLocation) in entries {
-            checkName(name, what: "group", at: nameLocation, reader: &r)
+            _ = checkName(name, what: "group", at: nameLocation, reader: &r)
             guard let items = members.sequence else {
                 r.error("group '\(name)' must be a list of host names", at: members.location)
                 continue
@@ -127,14 +127,15 @@ public enum InventoryLoader {
     // MARK: - Values
 
     /// Host and group names are what `on:` and `--limit` take: not empty, no spaces or control
-    /// characters, no `,` (`--limit a,b` splits on it).
-    static func checkName(_ name: String, what: String, at location: SourceLocation, reader r: inout YAMLReader) {
+    /// characters, no `,` (`--limit a,b` splits on it). Returns whether the name is valid.
+    static func checkName(_ name: String, what: String, at location: SourceLocation, reader r: inout YAMLReader) -> Bool {
         let bad = name.unicodeScalars.first { $0.properties.isWhitespace || $0.properties.generalCategory == .control || $0 == "," }
         if name.isEmpty {
             r.error("a \(what) name must not be empty", at: location)
         } else if let bad {
             r.error("\(what) name '\(name)' must not contain \(describe(bad))", at: location)
         }
+        return !name.isEmpty && bad == nil
     }
 
     /// The address libssh connects to: a host name, an IPv4 address or an IPv6 address (without
