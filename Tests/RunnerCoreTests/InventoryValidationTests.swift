@@ -77,19 +77,14 @@ import Testing
                contains: "a group cannot be named 'local'")
     }
 
-    @Test("an empty or malformed address", arguments: [
+    @Test("an empty or malformed address or name", arguments: [
         ("hosts:\n  web: { address: \"\" }\n", 2, 19, "address must not be empty"),
         ("hosts:\n  web: { address: '' }\n", 2, 19, "address must not be empty"),
         ("hosts:\n  web: ''\n", 2, 8, "address must not be empty"),
         ("hosts:\n  web: { address: \"10.0.0.1; touch x\" }\n", 2, 19, "'10.0.0.1; touch x' is not a host name or IP address"),
         ("hosts:\n  web: { address: -oProxyCommand=x }\n", 2, 19, "'-oProxyCommand=x' is not a host name or IP address"),
         ("hosts:\n  web@home: {}\n", 2, 3, "'web@home' is not a host name or IP address (letters, digits, '.', '-', '_', ':' and '%') (no 'address', so the host's name is used)"),
-    ])
-    func badAddress(inventory: String, line: Int, column: Int, message: String) {
-        expect(only(diagnostics(inventory: inventory)), line: line, column: column, contains: message)
-    }
-
-    @Test("host and group names: not empty, no spaces, control characters or commas", arguments: [
+        // Host and group names: not empty, no spaces, control characters or commas.
         ("hosts:\n  \"\": { address: 10.0.0.1 }\n", 2, 3, "a host name must not be empty"),
         ("hosts:\n  \"web 1\": { address: 10.0.0.1 }\n", 2, 3, "host name 'web 1' must not contain spaces"),
         ("hosts:\n  \"a,b\": { address: 10.0.0.1 }\n", 2, 3, "host name 'a,b' must not contain ','"),
@@ -97,7 +92,7 @@ import Testing
         // Without an address the name is the address: one problem, reported once.
         ("hosts:\n  \"web 1\": {}\n", 2, 3, "host name 'web 1' must not contain spaces"),
     ])
-    func badNames(inventory: String, line: Int, column: Int, message: String) {
+    func badAddressOrName(inventory: String, line: Int, column: Int, message: String) {
         expect(only(diagnostics(inventory: inventory)), line: line, column: column, contains: message)
     }
 
