@@ -23,7 +23,10 @@ public struct Inventory: Sendable {
         public var sudoPasswordSecret: String?
         /// `connection: local`: steps "on" this host run on this machine (tests, the control host itself).
         public var isLocal: Bool
+        /// Where the host's name is written.
         public var location: SourceLocation?
+        /// Where each field's value is written (`address`, `sudo_password`, …), for diagnostics.
+        public var fieldLocations: [String: SourceLocation] = [:]
 
         public init(name: String, address: String, port: Int? = nil, user: String? = nil, identity: String? = nil,
                     knownHosts: String? = nil, labels: [String: String] = [:], isLocal: Bool = false, location: SourceLocation? = nil) {
@@ -41,8 +44,17 @@ public struct Inventory: Sendable {
 
     public var hosts: [String: Host] = [:]
     public var groups: [String: [String]] = [:]
+    /// Where each group's name and each of its members are written, for diagnostics.
+    public var groupLocations: [String: GroupLocations] = [:]
     /// The file the inventory came from, if any.
     public var file: String?
+
+    /// Where a group and its members are written.
+    public struct GroupLocations: Sendable, Hashable {
+        public var name: SourceLocation
+        /// One per member, in the order of `groups[name]`.
+        public var members: [SourceLocation]
+    }
 
     public init(hosts: [String: Host] = [:], groups: [String: [String]] = [:], file: String? = nil) {
         self.hosts = hosts
@@ -66,6 +78,7 @@ public struct Inventory: Sendable {
     public mutating func merge(_ other: Inventory) {
         hosts.merge(other.hosts) { mine, _ in mine }
         groups.merge(other.groups) { mine, _ in mine }
+        groupLocations.merge(other.groupLocations) { mine, _ in mine }
         if file == nil { file = other.file }
     }
 }

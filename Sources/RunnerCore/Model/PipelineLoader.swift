@@ -28,9 +28,7 @@ public struct PipelineLoader: Sendable {
     static func readSudo(_ node: YAMLNode, reader r: inout YAMLReader) -> String? {
         if case .bool(let on) = node.value { return on ? "root" : nil }
         guard let user = r.string(node, what: "sudo") else { return nil }
-        let valid = !user.isEmpty && user.utf8.count <= 32 && user.first != "-"
-            && user.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }
-        guard valid else {
+        guard InventoryLoader.isUserName(user) else {
             r.error("sudo must be true, false or a user name, not '\(user)'", at: node.location)
             return nil
         }
@@ -41,14 +39,12 @@ public struct PipelineLoader: Sendable {
 
     /// Reads and loads `path`.
     public func load(path: String) throws(InvalidInput) -> Pipeline {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-                throw InvalidInput("\(path): is a directory, not a pipeline file")
-            }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw InvalidInput("\(path): no such pipeline file")
         }
-        return try load(bytes: [UInt8](data), file: path)
+        if isDir.boolValue { throw InvalidInput("\(path): is a directory, not a pipeline file") }
+        return try load(bytes: try YAMLParser.readFile(path), file: path)
     }
 
     public func load(bytes: [UInt8], file: String) throws(InvalidInput) -> Pipeline {
@@ -126,10 +122,25 @@ public struct PipelineLoader: Sendable {
         }
         guard let path else { return }
         do throws(InvalidInput) {
-            pipeline.inventory.merge(try InventoryLoader.load(path: path))
+            pipeline.inventory.merge(try InventoryLoader.read(path: path, reader: &r))
         } catch {
             r.diagnostics += error.diagnostics
         }
+    }
+
+    /// The inline hosts merged with the inventory file, checked as one inventory, and its
+    /// credentials against the secrets this pipeline declares.
+    private func checkInventory(_ pipeline: Pipeline, reader r: inout YAMLReader) {
+        InventoryLoader.check(pipeline.inventory, reader: &r)
+        var names = Set(pipeline.params.filter(\.secret).map(\.name))
+        var sops = false
+        for source in pipeline.secrets {
+            switch source {
+            case .environment(_, let name, _): names.insert(name)
+            case .sops: sops = true
+            }
+        }
+        InventoryLoader.checkCredentials(pipeline.inventory, names: names, sopsSources: sops, reader: &r)
     }
 
     private func readParams(_ node: YAMLNode, reader r: inout YAMLReader) -> [ParamSpec] {
@@ -212,8 +223,9 @@ public struct PipelineLoader: Sendable {
         guard let entries = r.mapping(node, what: "env", known: []) else { return [:] }
         var out: [String: TemplateValue] = [:]
         for (name, value, nameLocation) in entries {
-            if name.isEmpty || name.contains("=") || name.contains("\0") {
-                r.error("'\(name)' is not a valid environment variable name", at: nameLocation)
+            if !ShellQuote.isVariableName(name) {
+                r.error("'\(name)' is not a valid environment variable name (ASCII letters, digits and _, not starting with a digit)", at: nameLocation)
+                continue
             }
             if value.scalar == nil {
                 r.error("env value '\(name)' must be a string, not \(r.kindName(value))", at: value.location)
@@ -362,6 +374,7 @@ public struct PipelineLoader: Sendable {
     // MARK: - Cross-checks
 
     private func check(_ pipeline: Pipeline, reader r: inout YAMLReader) {
+        checkInventory(pipeline, reader: &r)
         var seenIDs: [String: SourceLocation] = [:]
         for step in pipeline.allSteps {
             if let id = step.id {

@@ -3,6 +3,8 @@ public enum PipelineSchema {
     public static func jsonSchema(plugins: PluginRegistry) -> String {
         let duration: Value = ["oneOf": [["type": "string", "pattern": "^([0-9.]+(ms|s|m|h|d))+$"], ["type": "number", "minimum": 0]]]
         let stringMap: Value = ["type": "object", "additionalProperties": ["type": "string"]]
+        let envMap: Value = ["type": "object", "propertyNames": ["pattern": "^[A-Za-z_][A-Za-z0-9_]*$"],
+                             "additionalProperties": ["type": "string"]]
         let hostsOn: Value = ["oneOf": [["type": "string"], ["type": "array", "items": ["type": "string"]]]]
         var pluginCases: [Value] = []
         for name in plugins.names {
@@ -43,7 +45,7 @@ public enum PipelineSchema {
                 "with": ["type": "object"],
                 "lua": ["type": "string"],
                 "parallel": ["type": "array", "items": ["$ref": "#/$defs/step"]],
-                "env": stringMap,
+                "env": envMap,
                 "cwd": ["type": "string"],
                 "timeout": duration,
                 "retry": ["oneOf": [["type": "integer", "minimum": 1],
@@ -68,8 +70,14 @@ public enum PipelineSchema {
         ]
         let host: Value = [
             "oneOf": [["type": "string"], ["type": "object", "additionalProperties": false, "properties": [
-                "address": ["type": "string"], "port": ["type": "integer"], "user": ["type": "string"],
-                "identity": ["type": "string"], "known_hosts": ["type": "string"], "connection": ["enum": ["ssh", "local"]],
+                "address": ["type": "string", "pattern": "^[A-Za-z0-9._:%][A-Za-z0-9._:%-]{0,252}$"],
+                "port": ["type": "integer", "minimum": 1, "maximum": 65535],
+                "user": ["type": "string", "pattern": "^[A-Za-z0-9._][A-Za-z0-9._-]{0,31}$"],
+                "identity": ["type": "string", "minLength": 1], "known_hosts": ["type": "string", "minLength": 1],
+                "ssh_config": ["type": "string", "minLength": 1], "connection": ["enum": ["ssh", "local"]],
+                "host_key_policy": ["enum": ["strict", "accept-new"]], "connect_timeout": duration, "keepalive": duration,
+                "identity_passphrase": ["type": "string", "minLength": 1, "description": "name of a secret of the pipeline"],
+                "sudo_password": ["type": "string", "minLength": 1, "description": "name of a secret of the pipeline"],
                 "labels": stringMap,
             ]]],
         ]
@@ -89,7 +97,7 @@ public enum PipelineSchema {
                 "vars": ["type": "object"],
                 "secrets": ["type": "array", "items": ["type": "object", "additionalProperties": false,
                                                        "properties": ["env": ["type": "string"], "sops": ["type": "string"], "as": ["type": "string"]]]],
-                "env": stringMap,
+                "env": envMap,
                 "concurrency": ["type": "string"],
                 "timeout": duration,
                 "steps": ["type": "array", "minItems": 1, "items": ["$ref": "#/$defs/step"]],

@@ -1,6 +1,9 @@
 import CYAML
 
 /// Bounds on what one YAML file may cost to compose, so hostile input fails fast.
+///
+/// Aliases are what make a small file expensive: each one repeats its anchor's whole node, so
+/// the composed document is measured with every repetition counted, by nodes and by bytes.
 public struct YAMLLimits: Sendable {
     /// Nodes produced, counting every node an alias expands to (guards against alias bombs).
     public var maxNodes: Int
@@ -8,14 +11,19 @@ public struct YAMLLimits: Sendable {
     public var maxDepth: Int
     /// Size of the file in bytes.
     public var maxBytes: Int
+    /// Size of the composed document in bytes: the UTF-8 text of every scalar plus one per node,
+    /// counted again each time an alias repeats it (guards against aliases of big scalars,
+    /// which the node count alone lets through).
+    public var maxExpandedBytes: Int
 
-    public init(maxNodes: Int = 100_000, maxDepth: Int = 64, maxBytes: Int = 8 << 20) {
+    public init(maxNodes: Int = 100_000, maxDepth: Int = 64, maxBytes: Int = 8 << 20, maxExpandedBytes: Int = 16 << 20) {
         self.maxNodes = maxNodes
         self.maxDepth = maxDepth
         self.maxBytes = maxBytes
+        self.maxExpandedBytes = maxExpandedBytes
     }
 
-    /// 100 000 nodes, 64 levels, 8 MiB.
+    /// 100 000 nodes, 64 levels, 8 MiB of file, 16 MiB expanded.
     public static let `default` = YAMLLimits()
 }
 
@@ -226,10 +234,19 @@ private final class YAMLEventReader {
 /// Builds nodes from events, one recursive call per node, resolving aliases and merge keys and
 /// enforcing the limits as it goes (never after the fact).
 private struct YAMLComposer {
+    /// What (part of) a document costs, in the units of `YAMLLimits`.
+    private struct Size {
+        var nodes = 0
+        /// Scalar text in UTF-8 bytes, plus one per node.
+        var bytes = 0
+
+        static func - (lhs: Size, rhs: Size) -> Size { Size(nodes: lhs.nodes - rhs.nodes, bytes: lhs.bytes - rhs.bytes) }
+    }
+
     /// A completed anchored node, with what copying it costs.
     private struct Anchored {
         var node: YAMLNode
-        var size: Int
+        var size: Size
         var height: Int
     }
 
@@ -246,7 +263,8 @@ private struct YAMLComposer {
     private var anchors: [String: Anchored] = [:]
     /// Anchors whose node is still being composed: an alias to one of them would be recursive.
     private var open: Set<String> = []
-    private var nodeCount = 0
+    /// The document so far, alias expansions included.
+    private var size = Size()
 
     init(events: YAMLEventReader, limits: YAMLLimits) {
         self.events = events
@@ -282,10 +300,11 @@ private struct YAMLComposer {
         case .alias(let anchor, let at):
             return try expand(anchor, at: at, depth: depth)
         case .scalar(let scalar, let anchor, let at):
-            try count(at: at)
+            let start = size
+            try count(at: at, text: scalar.text)
             try checkScalarTag(scalar, at: at)
             let composed = Composed(node: YAMLNode(.scalar(scalar), at: at), height: 0, usedAt: at)
-            return register(composed, anchor: anchor, since: nodeCount - 1)
+            return register(composed, anchor: anchor, since: start)
         case .sequenceStart(let anchor, let tag, let at):
             return try composeCollection(anchor: anchor, tag: tag, at: at, depth: depth, isMapping: false)
         case .mappingStart(let anchor, let tag, let at):
@@ -305,8 +324,8 @@ private struct YAMLComposer {
         if let tag, tag.hasPrefix("tag:yaml.org,2002:"), tag != expected {
             throw InvalidInput("tag '\(shortTag(tag))' cannot be applied to a \(isMapping ? "map" : "list")", at: at)
         }
+        let start = size
         try count(at: at)
-        let start = nodeCount - 1
         if let anchor { open.insert(anchor) }
         let composed =
             isMapping
@@ -361,7 +380,9 @@ private struct YAMLComposer {
 
     // MARK: Aliases and anchors
 
-    /// A copy of the anchored node (locations included), refused when it would break the node or depth limit.
+    /// A copy of the anchored node (locations included), refused when it would break the node,
+    /// expanded-size or depth limit. Anchors inside the anchor were already counted in its size,
+    /// so nested aliases (a billion laughs) are refused at the first alias that goes over.
     private mutating func expand(_ anchor: String, at: SourceLocation, depth: Int) throws(InvalidInput) -> Composed {
         guard let anchored = anchors[anchor] else {
             if open.contains(anchor) {
@@ -369,32 +390,44 @@ private struct YAMLComposer {
             }
             throw InvalidInput("undefined alias '*\(anchor)'", at: at)
         }
-        guard anchored.size <= limits.maxNodes - nodeCount else {
+        guard anchored.size.nodes <= limits.maxNodes - size.nodes else {
             throw InvalidInput("document expands to more than \(limits.maxNodes) nodes (alias bomb?)", at: at)
+        }
+        guard anchored.size.bytes <= limits.maxExpandedBytes - size.bytes else {
+            throw InvalidInput(
+                "alias '*\(anchor)' repeats \(anchored.size.bytes) bytes and makes the document larger than \(limits.maxExpandedBytes) bytes when expanded (alias bomb?)",
+                at: at)
         }
         guard depth + anchored.height <= limits.maxDepth else {
             throw InvalidInput("alias '*\(anchor)' makes the document nest deeper than \(limits.maxDepth) levels", at: at)
         }
-        nodeCount += anchored.size
+        size.nodes += anchored.size.nodes
+        size.bytes += anchored.size.bytes
         // A plain copy: its locations stay where its text is, which is what column-precise
         // diagnostics (templates inside a quoted scalar) need.
         return Composed(node: anchored.node, height: anchored.height, usedAt: at)
     }
 
-    /// Records `composed` under `anchor`; `start` is the node count before it was composed.
-    private mutating func register(_ composed: Composed, anchor: String?, since start: Int) -> Composed {
+    /// Records `composed` under `anchor`; `start` is the document's size before it was composed.
+    private mutating func register(_ composed: Composed, anchor: String?, since start: Size) -> Composed {
         if let anchor {
             open.remove(anchor)
-            anchors[anchor] = Anchored(node: composed.node, size: nodeCount - start, height: composed.height)
+            anchors[anchor] = Anchored(node: composed.node, size: size - start, height: composed.height)
         }
         return composed
     }
 
-    private mutating func count(at: SourceLocation) throws(InvalidInput) {
-        guard nodeCount < limits.maxNodes else {
+    /// Adds one node (with `text`, for a scalar) to the document's size.
+    private mutating func count(at: SourceLocation, text: String = "") throws(InvalidInput) {
+        guard size.nodes < limits.maxNodes else {
             throw InvalidInput("document has more than \(limits.maxNodes) nodes", at: at)
         }
-        nodeCount += 1
+        let bytes = text.utf8.count + 1
+        guard bytes <= limits.maxExpandedBytes - size.bytes else {
+            throw InvalidInput("document is larger than \(limits.maxExpandedBytes) bytes when expanded", at: at)
+        }
+        size.nodes += 1
+        size.bytes += bytes
     }
 
     // MARK: Merge keys
