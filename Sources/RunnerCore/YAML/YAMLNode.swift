@@ -70,6 +70,9 @@ public struct YAMLScalar: Sendable, Hashable {
     /// The explicit tag in full form (`!!int` is `tag:yaml.org,2002:int`, `!local` stays `!local`),
     /// or nil when the scalar has none.
     public var tag: String?
+    /// Block scalars (`|`, `>`): the indentation stripped from each content line, so positions
+    /// inside the text map back to the file.
+    public var indent: Int?
 
     public init(_ text: String, style: Style = .plain, tag: String? = nil) {
         self.text = text
@@ -209,7 +212,7 @@ extension YAMLNode {
         case .singleQuoted?, .doubleQuoted?: at.column += 1
         case .literal?, .folded?:
             at.line += 1
-            at.column = 1
+            at.column = (scalar?.indent ?? 0) + 1
         default: break
         }
         return at
