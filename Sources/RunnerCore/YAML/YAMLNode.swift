@@ -80,6 +80,15 @@ public struct YAMLScalar: Sendable, Hashable {
         self.tag = tag
     }
 
+    /// Equal scalars have the same text, style and tag; `indent` is where the text was, not what it is.
+    public static func == (a: YAMLScalar, b: YAMLScalar) -> Bool { a.text == b.text && a.style == b.style && a.tag == b.tag }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(text)
+        hasher.combine(style)
+        hasher.combine(tag)
+    }
+
     /// The scalar resolved with the YAML 1.2 core schema (see `YAMLNode.value`).
     ///
     /// A tagged scalar whose text does not fit its tag (never produced by the parser, which
