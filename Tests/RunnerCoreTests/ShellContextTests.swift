@@ -55,11 +55,17 @@ import Testing
         ("arr=(@ \"@\")", "word doubleQuoted"),
         ("f() { echo @; }", "word"),
         ("{ echo @; } > out", "word"),
+        ("{ echo @; } | tee f\necho x | sh", "word"),
+        ("cd @ && ls | xargs -r rm", "word"),
         ("(cd / && echo @)", "word"),
         ("diff <(echo @) x", "word"),
         ("echo a\\\n@", "word"),
         ("cat > f <<EOF | tee g\n@\nEOF", "heredoc"),
         ("echo '\\'@", "word"),
+        ("cat <<< @ > out", "word"),
+        ("grep -c x < @", "word"),
+        ("find . -name @ -exec rm {} \\;", "word"),
+        ("cp @ .", "word"),
     ])
     func accepted(_ script: String, _ expected: String) {
         #expect(Self.judge(script).joined(separator: " ") == expected, "\(script)")
@@ -125,6 +131,21 @@ import Testing
         ("echo $'@'", "inside `$'…'`"),
         ("cat <<@\nx\n", "in a heredoc delimiter"),
         ("echo \"$(( 1 + $(echo @) ))\"", "arithmetic"),
+        ("bash <<< \"echo @\"", "it is the input of `bash`"),
+        ("sh < @", "it is the input of `sh`"),
+        ("busybox sh -c \"echo @\"", "it is the program `sh -c`"),
+        ("find . -exec sh -c \"echo @\" \\;", "it is the program `sh -c`"),
+        ("env -S \"@\"", "`env -S` splits"),
+        ("timeout @ cmd", "`timeout` runs the program named here"),
+        ("nohup @ &", "`nohup` runs the program named here"),
+        ("source <(echo @)", "it would name the program"),
+        ("$(echo @) arg", "it would name the program"),
+        ("[ \"$(echo @)\" ]", "in `test`/`[`"),
+        ("echo $(echo @) | sh", "it is piped into `sh`"),
+        ("{ echo @; echo x; } | sh", "it is piped into `sh`"),
+        ("(echo @) | bash -s", "it is piped into `bash`"),
+        ("for x in a; do echo @; done | sh", "it is piped into `sh`"),
+        ("if true; then\n  echo @\nfi | sh", "it is piped into `sh`"),
     ])
     func refused(_ script: String, _ reason: String) {
         let judged = Self.judge(script)

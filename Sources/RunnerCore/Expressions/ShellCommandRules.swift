@@ -39,7 +39,7 @@ enum ShellCommandRule {
 
     static let table: [String: ShellCommandRule] = {
         var t: [String: ShellCommandRule] = [:]
-        for name in ["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "busybox", "fish", "csh", "tcsh"] { t[name] = shell }
+        for name in ["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "fish", "csh", "tcsh"] { t[name] = shell }
         t["python"] = .interpreter(code: ["-c"], cluster: "c", operandOptions: ["-W", "-X"])
         t["perl"] = .interpreter(code: ["-e", "-E"], cluster: nil, operandOptions: [])
         t["ruby"] = .interpreter(code: ["-e"], cluster: nil, operandOptions: [])
@@ -88,6 +88,15 @@ enum ShellCommandRule {
         return t
     }()
 
+    /// Programs (not shell builtins like `.`, `[` or `read`), which an unknown program may run
+    /// with its arguments: `find -exec sh -c`, `docker exec app sh -c`.
+    var runsPrograms: Bool {
+        switch self {
+        case .everyArgument, .interpreter, .program, .wrapper: true
+        default: false
+        }
+    }
+
     /// What decides how `words[index]` is read.
     enum Governing {
         /// No known program reads it specially: data.
@@ -116,29 +125,55 @@ enum ShellCommandRule {
                 }
                 return .rule(p, rule, program)
             }
-            guard let q = ((p + 1)..<index).first(where: { !words[$0].dynamic && rule(for: words[$0].text) != nil }) else { return .data }
+            guard let q = ((p + 1)..<index).first(where: { !words[$0].dynamic && rule(for: words[$0].text)?.runsPrograms == true }) else {
+                return .data
+            }
             p = q
         }
         return .data
     }
 
-    /// For a wrapper, the index in `args` of the program it runs, when that comes before `limit`.
-    func wrapped(_ args: [ShellWord], before limit: Int, program: String) -> Int? {
+    /// What a word is to a wrapper (`sudo`, `env`, `timeout`).
+    enum WrapperPart {
+        case option, optionOperand, assignment, fixedOperand, program
+        /// An argument of the program it runs, which is `args[q]`.
+        case wrapped(Int)
+    }
+
+    /// What `args[index]` is to this wrapper: its option, an option's operand (`-u app`), an
+    /// `env` assignment, a fixed operand (timeout's duration), the program, or past the program.
+    func wrapperPart(_ args: [ShellWord], at index: Int, program: String) -> WrapperPart? {
         guard case .wrapper(let operandOptions, let leading) = self else { return nil }
         var i = 0
         var operands = 0
-        while i < limit {
-            let a = args[i].text
-            if a == "--" { i += 1; continue }
-            if operands == 0, a.hasPrefix("-"), a != "-" {
-                i += operandOptions.contains(a) ? 2 : 1
-                continue
+        while i <= index {
+            let a = args.indices.contains(i) ? args[i].text : ""
+            var part = WrapperPart.option
+            var width = 1
+            if a == "--" {
+                part = .option
+            } else if operands == 0, a.hasPrefix("-"), a != "-" {
+                if operandOptions.contains(a) {
+                    if i + 1 == index { return .optionOperand }
+                    width = 2
+                }
+            } else if program == "env", operands == 0, ShellWord.isAssignment(a) {
+                part = .assignment
+            } else if operands >= leading {
+                return i == index ? .program : .wrapped(i)
+            } else {
+                operands += 1
+                part = .fixedOperand
             }
-            if program == "env", operands == 0, ShellWord.isAssignment(a) { i += 1; continue }
-            if operands >= leading { return i }
-            operands += 1
-            i += 1
+            if i == index { return part }
+            i += width
         }
+        return .option
+    }
+
+    /// For a wrapper, the index in `args` of the program it runs, when that comes before `limit`.
+    func wrapped(_ args: [ShellWord], before limit: Int, program: String) -> Int? {
+        if case .wrapped(let q)? = wrapperPart(args, at: limit, program: program) { return q }
         return nil
     }
 
@@ -202,27 +237,14 @@ enum ShellCommandRule {
             if !programGiven { return "it is the program `\(program)` runs, so a value there would be code" }
             if !endOfOptions { return "`\(program)` reads options in any position, so a value could become one (write `--` before the operands)" }
             return nil
-        case .wrapper(let operandOptions, let leading):
-            var i = 0
-            var operands = 0
-            while i < index {
-                let a = args[i].text
-                if a == "--" { i += 1; continue }
-                if operands == 0, a.hasPrefix("-"), a != "-" {
-                    if a == "-S" || a == "--split-string" { return "`\(program) \(a)` splits its argument into a command" }
-                    if operandOptions.contains(a) {
-                        if i + 1 == index { return nil }
-                        i += 2; continue
-                    }
-                    i += 1; continue
-                }
-                if program == "env", operands == 0, ShellWord.isAssignment(a) { i += 1; continue }
-                if operands >= leading { return nil }  // past the program's name: its arguments
-                operands += 1
-                i += 1
+        case .wrapper:
+            if args[..<index].contains(where: { $0.text == "-S" || $0.text == "--split-string" }) {
+                return "`\(program) -S` splits its argument into a command"
             }
-            if program == "env", args.indices.contains(index), ShellWord.isAssignment(args[index].literalPrefix) { return nil }
-            return "`\(program)` runs the program named here, so a value would choose what runs or add options"
+            switch wrapperPart(args, at: index, program: program) {
+            case .optionOperand?, .assignment?, .wrapped?: return nil
+            default: return "`\(program)` runs the program named here, so a value would choose what runs or add options"
+            }
         case .runsFile:
             if index > 0 { return nil }
             return nil  // judged like a command word when the word is complete

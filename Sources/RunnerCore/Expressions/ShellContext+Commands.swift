@@ -40,6 +40,7 @@ extension ShellContext {
         }
         if stack[top].redirect {
             stack[top].redirect = false
+            if stack[top].inputRedirect { stack[top].inputValues += word.values }
             return
         }
         if stack[top].kind == .arrayLiteral { return }
@@ -55,18 +56,36 @@ extension ShellContext {
             return
         }
         if stack[top].cases.last == true {
-            if word.text == "esac", !word.quoted { stack[top].cases.removeLast() }
+            if word.text == "esac", !word.quoted {
+                stack[top].cases.removeLast()
+                endCompound()
+            }
             return
         }
         if stack[top].words.isEmpty, !word.quoted {
             switch word.text {
-            case "if", "then", "else", "elif", "do", "while", "until", "{", "}", "!", "time", "fi", "done", "function", "for", "select":
+            case "{":
+                push(.group, taint: stack[top].taint)
+                return
+            case "}" where stack[top].kind == .group:
+                endCommand(pipe: false)
+                close()
+                return
+            case "if", "while", "until", "for", "select":
+                stack[top].compounds.append([])
+                return
+            case "fi", "done":
+                endCompound()
+                return
+            case "then", "else", "elif", "do", "}", "!", "time", "function":
                 return
             case "esac":
                 if !stack[top].cases.isEmpty { stack[top].cases.removeLast() }
+                endCompound()
                 return
             case "case":
                 stack[top].caseWords = 2
+                stack[top].compounds.append([])
                 return
             case "[[":
                 stack[top].bracket = true
@@ -85,6 +104,14 @@ extension ShellContext {
         }
     }
 
+    /// A compound command (`for … done`) ended: its values belong to the command it is part of,
+    /// so `done | sh` sees them.
+    mutating func endCompound() {
+        let top = stack.count - 1
+        guard let values = stack[top].compounds.popLast() else { return }
+        stack[top].groupValues += values
+    }
+
     /// The current simple command is complete (`;`, `&&`, newline, `|` when `pipe`).
     mutating func endCommand(pipe: Bool) {
         let top = stack.count - 1
@@ -98,7 +125,11 @@ extension ShellContext {
                 if let reason = ShellCommandRule.testRefusal(args, at: k) { refuse(arg.values, reason) }
             }
         }
+        let values = words.flatMap(\.values) + stack[top].groupValues
+        stack[top].groupValues = []
         let reader = ShellCommandRule.codeReader(command)
+        if let reader { refuse(stack[top].inputValues, "it is the input of \(reader)") }
+        stack[top].inputValues = []
         if stack[top].afterPipe, let reader {
             refuse(stack[top].pipeline, "it is piped into \(reader)")
             stack[top].pipeTaint = "its text is piped into \(reader)"
@@ -110,8 +141,9 @@ extension ShellContext {
         if let pipeTaint = stack[top].pipeTaint {
             for h in stack[top].heredocs.indices where stack[top].heredocs[h].taint == nil { stack[top].heredocs[h].taint = pipeTaint }
         }
+        for k in stack[top].compounds.indices { stack[top].compounds[k] += values }
         if pipe {
-            stack[top].pipeline += words.flatMap(\.values)
+            stack[top].pipeline += values
             stack[top].afterPipe = true
         } else {
             stack[top].pipeline = []

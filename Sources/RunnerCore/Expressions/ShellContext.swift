@@ -58,10 +58,10 @@ struct ShellContext {
     var lost: String?
 
     enum Kind: Equatable {
-        case top, subshell, commandSub, backtick, processSub, arrayLiteral
+        case top, subshell, group, commandSub, backtick, processSub, arrayLiteral
         case doubleQuote, singleQuote, dollarSingle, parameter, arithmetic, heredoc
 
-        var isCommand: Bool { [.top, .subshell, .commandSub, .backtick, .processSub, .arrayLiteral].contains(self) }
+        var isCommand: Bool { [.top, .subshell, .group, .commandSub, .backtick, .processSub, .arrayLiteral].contains(self) }
     }
 
     struct Heredoc {
@@ -86,12 +86,20 @@ struct ShellContext {
         var word: ShellWord?
         var comment = false
         var redirect = false
+        /// The redirection being read feeds standard input (`<`, `<<<`).
+        var inputRedirect = false
+        /// Values in input redirections (`<<< "${V}"`, `< ${{ f }}`) of the current command.
+        var inputValues: [Int] = []
         var heredocNext: Bool?
         var heredocs: [Heredoc] = []
         var cases: [Bool] = []
         var caseWords = 0
         var bracket = false
         var pipeline: [Int] = []
+        /// Values of `( )`, `{ }` and compound commands (`for … done`) ending in the current command.
+        var groupValues: [Int] = []
+        /// Values inside each open compound command (`if`, `while`, `until`, `for`, `case`).
+        var compounds: [[Int]] = []
         var afterPipe = false
         var pipeTaint: String?
         var sawBackslash = false
@@ -174,6 +182,7 @@ struct ShellContext {
             stack[top].word?.appendUnknown()
             stack[top].word?.quoted = true
             stack[top].word?.values.append(index)
+            stack[top].values.append(index)
             return .word
         }
         return .word
@@ -282,12 +291,14 @@ struct ShellContext {
             if c == "<", next == "<" {
                 if next2 == "<" {
                     stack[top].redirect = true
+                    stack[top].inputRedirect = true
                     return i + 3
                 }
                 stack[top].heredocNext = next2 == "-"
                 return i + (next2 == "-" ? 3 : 2)
             }
             stack[top].redirect = true
+            stack[top].inputRedirect = c == "<"
             if let next, ">|&".contains(next) || (c == "<" && next == ">") { return i + 2 }
             return i + 1
         case "(":
@@ -555,7 +566,9 @@ struct ShellContext {
         let child = stack.removeLast()
         let top = stack.count - 1
         stack[top].values += child.values
-        if stack[top].kind.isCommand, child.kind != .heredoc, !child.values.isEmpty {
+        if child.kind == .subshell || child.kind == .group {
+            stack[top].groupValues += child.values
+        } else if stack[top].kind.isCommand, child.kind != .heredoc, !child.values.isEmpty {
             ensureWord()
             stack[top].word?.values += child.values
         }
