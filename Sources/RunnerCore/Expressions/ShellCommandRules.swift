@@ -177,8 +177,6 @@ enum ShellCommandRule {
         return nil
     }
 
-    static let safeForm = "pass it through the step's env (`env: { NAME: \"${{ … }}\" }`) and write \"$NAME\" in the script"
-
     /// Why a value in `args[index]` is not data for this program, or nil when it is.
     /// `args` are the words after the program's own word; later words may be missing.
     func refusal(_ args: [ShellWord], at index: Int, program: String) -> String? {
@@ -246,8 +244,7 @@ enum ShellCommandRule {
             default: return "`\(program)` runs the program named here, so a value would choose what runs or add options"
             }
         case .runsFile:
-            if index > 0 { return nil }
-            return nil  // judged like a command word when the word is complete
+            return nil  // the file is judged like a command word when the word is complete
         case .printf:
             var i = 0
             while i < index, args[i].text == "--" || args[i].text == "-v" {
