@@ -8,7 +8,10 @@ struct Validate: AsyncParsableCommand {
         abstract: "Check pipelines without running anything.",
         discussion: """
             Parses each file, checks it against the pipeline schema and every plugin's parameters, compiles
-            every Lua expression and checks that hosts in `on:` exist. A directory checks every .yml/.yaml
+            every Lua expression and checks that hosts in `on:` exist. Each ${{ }} in `run:` is checked
+            against the shell grammar: where the shell would read the value as code (arithmetic, [[ ]],
+            single quotes, sh -c, eval, ssh, quoted heredocs...) it is refused with the safe form
+            (the step's env: and "$NAME" in the script). A directory checks every .yml/.yaml
             file in it (inventory.yml excepted). Problems are printed as file:line:column: message; exit 2 if any.
 
             Examples:
@@ -60,7 +63,7 @@ struct Plan: AsyncParsableCommand {
         discussion: """
             Example:
               runner plan deploy app=phone
-            Commands are shown with params and vars substituted (and shell-quoted, as they would run);
+            Commands are shown with params and vars substituted, written for where they stand;
             values that depend on earlier steps' outputs are shown as written.
             """
     )

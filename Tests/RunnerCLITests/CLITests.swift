@@ -37,9 +37,10 @@ struct CLI {
 
     func read(_ name: String) -> String? { try? String(contentsOfFile: dir + "/" + name, encoding: .utf8) }
 
-    func start(_ args: [String], env: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
+    /// Starts the runner (or `executable`, such as `unshare`, given the runner's path in `args`).
+    func start(_ args: [String], env: [String: String] = [:], executable: String? = nil) throws -> (Process, Pipe, Pipe) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.executableURL = URL(fileURLWithPath: executable ?? Self.binary)
         process.arguments = args
         process.currentDirectoryURL = URL(fileURLWithPath: dir)
         var environment = ProcessInfo.processInfo.environment
@@ -57,7 +58,12 @@ struct CLI {
 
     @discardableResult
     func run(_ args: String..., env: [String: String] = [:]) throws -> Result {
-        let (process, out, err) = try start(args, env: env)
+        try run(args, env: env)
+    }
+
+    @discardableResult
+    func run(_ args: [String], env: [String: String] = [:], executable: String? = nil) throws -> Result {
+        let (process, out, err) = try start(args, env: env, executable: executable)
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

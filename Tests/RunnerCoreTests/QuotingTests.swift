@@ -32,7 +32,9 @@ import Testing
         #expect(r.sink.output == ["deploying '; rm -rf \(dir.path)/keep; echo '"])
     }
 
-    /// Inside double or single quotes the value is still literal text, without stray quotes.
+    /// Inside double quotes the value is still literal text, without stray quotes. (Single
+    /// quotes, a backslash before the value and quoted heredocs are refused at validation:
+    /// ShellContextTests and ShellValueValidationTests.)
     @Test func quotingFollowsTheShellContext() async throws {
         let dir = TempDir()
         let hostile = "a'b\"c $(touch \(dir.path)/pwned) `id` \\ $HOME"
@@ -42,25 +44,21 @@ import Testing
             steps:
               - run: |
                   printf '%s\\n' "double: ${{ params.v }}"
-                  printf '%s\\n' 'single: ${{ params.v }}'
                   printf '%s\\n' bare:${{ params.v }}
             """, params: ["v": .string(hostile)], dir: dir)
         #expect(r.outcome.status == .succeeded, "\(r.sink.transcript)")
-        #expect(r.sink.output == ["double: \(hostile)", "single: \(hostile)", "bare:\(hostile)"])
+        #expect(r.sink.output == ["double: \(hostile)", "bare:\(hostile)"])
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/pwned"))
     }
 
-    /// Places the quote tracker cannot follow (comments, command substitution inside double
-    /// quotes, a backslash before the expression, heredocs) still never run a value as code.
+    /// Places an older quote tracker could not follow (comments, command substitution inside
+    /// double quotes, backquotes, heredocs) never run a value as code.
     @Test(arguments: [
         "echo \"hello\" # don't worry\necho ${{ params.x }}",
         "echo \"$(echo ${{ params.x }})\"",
         "echo `echo ${{ params.x }}`",
-        "echo \\${{ params.x }} || true",
         "cat <<EOF\nit's ${{ params.x }}\nEOF",
-        "cat <<'EOF'\n${{ params.x }}\nEOF",
         "x=${{ params.x }}; echo \"$x\"",
-        "echo '${{ params.x }}' \"${{ params.x }}\" ${{ params.x }}",
     ])
     func valuesNeverBecomeCode(script: String) async throws {
         let dir = TempDir()

@@ -298,8 +298,10 @@ extension Engine {
     }
 
     /// A `run:` command ready to execute: every `${{ }}` value travels in an environment variable
-    /// and the script only references it (`"${RUNNER_VALUE_1}"`), so no value is ever parsed as
-    /// shell syntax, whatever it holds and wherever it stands. `raw(...)` splices text on purpose.
+    /// and the script only references it, in the form `ShellContext` chose for where it stands
+    /// (`"${RUNNER_VALUE_1}"`, or `${RUNNER_VALUE_1}` inside double quotes and heredocs), so no
+    /// value is ever parsed as shell syntax. `raw(...)` splices text on purpose; that text
+    /// enters the tracker too, and a value it puts where no reference is safe fails the step.
     struct ShellScript: Sendable {
         var script: String
         var values: [String: String]
@@ -309,6 +311,7 @@ extension Engine {
         var out = ""
         var values: [String: String] = [:]
         var context = ShellContext()
+        var expressions: [Expression] = []
         for part in template.parts {
             switch part {
             case .text(let text):
@@ -322,18 +325,25 @@ extension Engine {
                 } else {
                     let name = "RUNNER_VALUE_\(values.count + 1)"
                     values[name] = try await state.runtime.evaluate(expression, locals: locals).interpolated
-                    out += context.reference(name)
+                    out += context.value(expressions.count).reference(name)
+                    expressions.append(expression)
                 }
             }
+        }
+        context.finish()
+        if let (index, reason) = context.refusals.min(by: { $0.key < $1.key }) {
+            throw StepFailure("\(expressions[index].location): " + ShellContext.refusal(expressions[index], reason))
         }
         return ShellScript(script: out, values: values)
     }
 
-    /// How a `run:` command reads for people (`runner plan`): values masked, then quoted for
-    /// where they stand; an expression that cannot be evaluated yet is shown as written.
+    /// How a `run:` command reads for people (`runner plan`): values masked, then written for
+    /// where they stand (quoted in a word, bare in a heredoc); an expression that cannot be
+    /// evaluated yet is shown as written.
     func renderForDisplay(_ template: Template, locals: [String: Value], state: RunState) async -> String {
         var out = ""
         var context = ShellContext()
+        var count = 0
         for part in template.parts {
             switch part {
             case .text(let text):
@@ -341,12 +351,15 @@ extension Engine {
                 context.consume(text)
             case .expression(let expression):
                 let evaluated = try? await state.runtime.evaluate(expression.rawInner ?? expression, locals: locals)
-                guard let value = evaluated, !value.isNull else {
-                    out += "${{ \(expression.source) }}"
+                let text = evaluated.flatMap { $0.isNull ? nil : state.emitter.masker.mask($0.interpolated) }
+                if expression.rawInner != nil {
+                    out += text ?? "${{ \(expression.source) }}"
+                    context.consume(text ?? "")
                     continue
                 }
-                let text = state.emitter.masker.mask(value.interpolated)
-                out += expression.rawInner != nil ? text : context.quote(text)
+                let slot = context.value(count)
+                count += 1
+                out += text.map(slot.display) ?? "${{ \(expression.source) }}"
             }
         }
         return out

@@ -84,8 +84,8 @@ public struct Template: Sendable, Hashable {
     }
 
     /// Splits `text` into literal and `${{ }}` parts. `location` is where the string's text starts;
-    /// expression locations are computed from it for single-line positions (block scalars point
-    /// at the start of their line).
+    /// expression locations are computed from it, each line starting at `location`'s column (as
+    /// the lines of a block scalar do; in folded flow scalars later lines are approximate).
     public static func parse(_ text: String, at location: SourceLocation) throws(InvalidInput) -> Template {
         var parts: [Part] = []
         var literal = ""
@@ -107,13 +107,13 @@ public struct Template: Sendable, Hashable {
                 }
                 parts.append(.expression(Expression(body, at: exprStart)))
                 for ch in text[i..<close.upperBound] {
-                    if ch == "\n" { line += 1; column = 1 } else { column += 1 }
+                    if ch == "\n" { line += 1; column = location.column } else { column += 1 }
                 }
                 i = close.upperBound
             } else {
                 let ch = text[i]
                 literal.append(ch)
-                if ch == "\n" { line += 1; column = 1 } else { column += 1 }
+                if ch == "\n" { line += 1; column = location.column } else { column += 1 }
                 i = text.index(after: i)
             }
         }

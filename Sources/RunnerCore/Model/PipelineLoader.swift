@@ -388,6 +388,7 @@ public struct PipelineLoader: Sendable {
                 r.diagnostics += plugins.validate(with, for: plugin, at: step.location, keyLocations: keyLocations)
             }
             if let on = step.on { checkHosts(on, in: pipeline.inventory, reader: &r) }
+            if case .run(let template) = step.body { r.diagnostics += ShellContext.diagnostics(for: template) }
         }
         guard let checker else { return }
         for expression in expressions(of: pipeline) {

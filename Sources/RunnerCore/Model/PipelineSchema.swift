@@ -40,7 +40,7 @@ public enum PipelineSchema {
                 "name": ["type": "string"],
                 "if": ["type": "string", "description": "Lua expression; default success()"],
                 "on": hostsOn,
-                "run": ["type": "string", "description": "Shell script; ${{ }} values are shell-quoted"],
+                "run": ["type": "string", "description": "Shell script; ${{ }} values reach it as single literal words, and are refused where the shell would read them as code (arithmetic, single quotes, sh -c, eval, quoted heredocs)"],
                 "uses": ["type": "string", "enum": .list(plugins.names.map(Value.string))],
                 "with": ["type": "object"],
                 "lua": ["type": "string"],

@@ -77,10 +77,13 @@ public struct ParameterSpec: Sendable, Hashable {
     public var doc: String
     /// Values are masked in every log, record and error.
     public var secret: Bool
+    /// A string here is run by a shell (`sh -c`): `${{ }}` in it is refused at validation, since
+    /// the shell would read the value as code; the parameter's list form (argv) takes values.
+    public var shellString: Bool
 
     public init(
         _ name: String, _ type: ParameterType, required: Bool = false, default defaultValue: Value? = nil,
-        secret: Bool = false, doc: String
+        secret: Bool = false, shellString: Bool = false, doc: String
     ) {
         self.name = name
         self.type = type
@@ -88,6 +91,7 @@ public struct ParameterSpec: Sendable, Hashable {
         self.defaultValue = defaultValue
         self.doc = doc
         self.secret = secret
+        self.shellString = shellString
     }
 }
 

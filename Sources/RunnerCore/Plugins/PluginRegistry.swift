@@ -38,6 +38,9 @@ public struct PluginRegistry: Sendable {
                 }
                 continue
             }
+            if spec.shellString, case .template(let template) = given, let expression = template.expressions.first {
+                problems.append(Diagnostic(Self.shellStringRefusal(spec.name, plugin: plugin.name, expression), at: expression.location))
+            }
             if let literal = given.literalValue, spec.type.coerce(literal) == nil {
                 problems.append(Diagnostic(
                     "parameter '\(spec.name)' of plugin '\(plugin.name)' must be \(spec.type), not \(literal.typeName)",
@@ -45,6 +48,14 @@ public struct PluginRegistry: Sendable {
             }
         }
         return problems
+    }
+
+    /// A `${{ }}` in a string a shell runs would be code there; the list form keeps it one argument.
+    static func shellStringRefusal(_ name: String, plugin: String, _ expression: Expression) -> String {
+        let e = "${{ \(expression.source) }}"
+        return "\(e) in the string form of '\(name)' (plugin '\(plugin)') would be read as code by the shell that runs it. "
+            + "Safe form: the list form, which runs without a shell: \(name): [program, arg, \"\(e)\"], "
+            + "or with a shell: \(name): [sh, -c, 'echo \"$1\"', sh, \"\(e)\"]"
     }
 
     /// Resolved values checked and defaulted; errors name the parameter.

@@ -70,11 +70,23 @@ public struct YAMLScalar: Sendable, Hashable {
     /// The explicit tag in full form (`!!int` is `tag:yaml.org,2002:int`, `!local` stays `!local`),
     /// or nil when the scalar has none.
     public var tag: String?
+    /// Block scalars (`|`, `>`): the indentation stripped from each content line, so positions
+    /// inside the text map back to the file.
+    public var indent: Int?
 
     public init(_ text: String, style: Style = .plain, tag: String? = nil) {
         self.text = text
         self.style = style
         self.tag = tag
+    }
+
+    /// Equal scalars have the same text, style and tag; `indent` is where the text was, not what it is.
+    public static func == (a: YAMLScalar, b: YAMLScalar) -> Bool { a.text == b.text && a.style == b.style && a.tag == b.tag }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(text)
+        hasher.combine(style)
+        hasher.combine(tag)
     }
 
     /// The scalar resolved with the YAML 1.2 core schema (see `YAMLNode.value`).
@@ -209,7 +221,7 @@ extension YAMLNode {
         case .singleQuoted?, .doubleQuoted?: at.column += 1
         case .literal?, .folded?:
             at.line += 1
-            at.column = 1
+            at.column = (scalar?.indent ?? 0) + 1
         default: break
         }
         return at

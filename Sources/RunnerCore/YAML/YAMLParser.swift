@@ -164,7 +164,9 @@ private final class YAMLEventReader {
                 case YAML_FOLDED_SCALAR_STYLE: .folded
                 default: .plain
                 }
-            return .scalar(YAMLScalar(text, style: style, tag: string(data.tag)), anchor: string(data.anchor), at: at)
+            var scalar = YAMLScalar(text, style: style, tag: string(data.tag))
+            if style == .literal || style == .folded { scalar.indent = blockIndent(afterLine: Int(event.start_mark.line)) }
+            return .scalar(scalar, anchor: string(data.anchor), at: at)
         case YAML_SEQUENCE_START_EVENT:
             let data = event.data.sequence_start
             return .sequenceStart(anchor: string(data.anchor), tag: string(data.tag), at: at)
@@ -178,6 +180,26 @@ private final class YAMLEventReader {
         default:  // YAML_STREAM_END_EVENT, and YAML_NO_EVENT which only follows it
             return .streamEnd
         }
+    }
+
+    /// The indentation of a block scalar whose indicator (`|`, `>`) is on 0-based line `line`:
+    /// the leading spaces of its first non-blank content line.
+    private func blockIndent(afterLine line: Int) -> Int {
+        var current = 0
+        var i = 0
+        while i < input.count, current <= line {
+            if input[i] == UInt8(ascii: "\n") { current += 1 }
+            i += 1
+        }
+        while i < input.count {
+            var spaces = 0
+            while i + spaces < input.count, input[i + spaces] == UInt8(ascii: " ") { spaces += 1 }
+            let end = i + spaces
+            if end < input.count, input[end] != UInt8(ascii: "\n"), input[end] != UInt8(ascii: "\r") { return spaces }
+            guard let newline = input[end...].firstIndex(of: UInt8(ascii: "\n")) else { return spaces }
+            i = newline + 1
+        }
+        return 0
     }
 
     /// libyaml's problem (and context) at its problem mark, 1-based.
