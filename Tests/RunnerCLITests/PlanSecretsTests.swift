@@ -55,7 +55,7 @@ import Testing
             for secret in Self.secrets {
                 #expect(!(r.stdout + r.stderr).contains(secret), "\(args[0]): \(secret) in\n\(r.stdout)\(r.stderr)")
             }
-            #expect(r.stdout.contains("password: ***"))
+            #expect(r.stdout.contains("command: check\n      password: ***"), "\(r.stdout)")
             #expect(r.stdout.contains(#"env: {"AWS_ACCESS_KEY_ID":"***","AWS_SECRET_ACCESS_KEY":"***"}"#), "\(r.stdout)")
             #expect(r.stdout.contains("webhook: ***"))
             #expect(r.stdout.contains("text: hello"))

@@ -51,9 +51,10 @@ enum SecretForms {
     /// The base64 characters that encode only the secret's own bits when it is encoded at byte
     /// offset 0, 1 and 2 (mod 3) of a longer input: the characters shared with the neighbouring
     /// bytes depend on them and are left out. `atEnd`: the secret ends the input (`user:<secret>`),
-    /// so its last characters and the padding are its own too (given padded and unpadded).
+    /// so its last characters and the padding are its own too (given padded and unpadded; at
+    /// offset 0 that is the whole value's base64, registered on its own).
     static func embeddedBase64(_ bytes: [UInt8], atEnd: Bool = false) -> [String] {
-        (0..<3).flatMap { shift -> [String] in
+        (atEnd ? 1..<3 : 0..<3).flatMap { shift -> [String] in
             let encoded = Array(Data([UInt8](repeating: 0, count: shift) + bytes).base64EncodedString().utf8)
             let first = (8 * shift + 5) / 6                 // first character whose 6 bits are all the secret's
             let end = (8 * shift + 8 * bytes.count) / 6     // after the last such character
