@@ -28,9 +28,7 @@ public final class SecretMasker: Sendable {
     public func add(_ secret: String) {
         guard !secret.isEmpty else { return }
         let forms = SecretForms.of(secret)
-        state.withLock { patterns in
-            for form in forms { patterns.add(form) }
-        }
+        state.withLock { $0.add(forms) }
     }
 
     /// Registers every scalar in a value (each element of a secret list, a secret number).

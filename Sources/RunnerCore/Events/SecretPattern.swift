@@ -23,8 +23,29 @@ struct SecretPattern: Sendable {
 
     static let breaks: [[UInt8]] = ["\n", "\r\n", "\\n", "\\r\\n"].map { Array($0.utf8) }
 
-    /// The bytes a match can start with.
-    var firstBytes: Set<UInt8> { Set(units.first?.compactMap(\.first) ?? []) }
+    /// The first two bytes a match can start with (`second` nil: a one-byte match, the form's
+    /// only character). Scanning looks patterns up by these, so most positions try none.
+    var starts: Set<Pair> {
+        var out: Set<Pair> = []
+        guard let first = units.first else { return out }
+        let next: [UInt8] = units.count > 1
+            ? (units[1] + (wraps ? Self.breaks : [])).compactMap(\.first) : []
+        for alternative in first {
+            if alternative.count >= 2 {
+                out.insert(Pair(first: alternative[0], second: alternative[1]))
+            } else if units.count == 1 {
+                out.insert(Pair(first: alternative[0], second: nil))
+            } else {
+                for byte in next { out.insert(Pair(first: alternative[0], second: byte)) }
+            }
+        }
+        return out
+    }
+
+    struct Pair: Hashable {
+        var first: UInt8
+        var second: UInt8?
+    }
 
     static func alternatives(_ scalar: Unicode.Scalar) -> [[UInt8]] {
         let raw = String(scalar)
@@ -91,7 +112,7 @@ struct SecretPattern: Sendable {
     }
 
     private static func has(_ bytes: [UInt8], in text: UnsafeBufferPointer<UInt8>, at position: Int) -> Bool {
-        guard position + bytes.count <= text.count else { return false }
+        guard position + bytes.count <= text.count, text[position] == bytes[0] else { return false }
         for (offset, byte) in bytes.enumerated() where text[position + offset] != byte { return false }
         return true
     }
@@ -100,43 +121,5 @@ struct SecretPattern: Sendable {
     static func isWord(_ byte: UInt8) -> Bool {
         byte >= 0x80 || byte == UInt8(ascii: "_") || (byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "z"))
             || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
-    }
-}
-
-/// Every registered form, indexed by first byte.
-struct SecretPatterns: Sendable {
-    private(set) var patterns: [SecretPattern] = []
-    private var known: Set<SecretForms.Form> = []
-    private var starts = [[Int]](repeating: [], count: 256)
-    /// The most bytes one match of any form can span (0 with no secrets).
-    private(set) var longest = 0
-
-    mutating func add(_ form: SecretForms.Form) {
-        guard known.insert(form).inserted else { return }
-        let pattern = SecretPattern(form)
-        guard !pattern.units.isEmpty else { return }
-        for byte in pattern.firstBytes { starts[Int(byte)].append(patterns.count) }
-        patterns.append(pattern)
-        longest = max(longest, pattern.longest)
-    }
-
-    /// The byte ranges of `text` that hold a secret form, sorted, overlapping ones merged.
-    func ranges(in text: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
-        guard !patterns.isEmpty else { return [] }
-        var out: [Range<Int>] = []
-        var current: [Int] = [], next: [Int] = []
-        current.reserveCapacity(8)
-        next.reserveCapacity(8)
-        for position in 0..<text.count {
-            for index in starts[Int(text[position])] {
-                guard let end = patterns[index].match(text, at: position, &current, &next) else { continue }
-                if let last = out.last, position <= last.upperBound {
-                    out[out.count - 1] = last.lowerBound..<max(last.upperBound, end)
-                } else {
-                    out.append(position..<end)
-                }
-            }
-        }
-        return out
     }
 }
