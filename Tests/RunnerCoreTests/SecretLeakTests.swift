@@ -26,23 +26,30 @@ import Testing
         return parts.joined(separator: "\n") + lines.withLock { $0 } + (r.outcome.error ?? "")
     }
 
-    /// A secret with `"`, `\` and `ö`, printed as JSON by jq (raw UTF-8) and Python (`\u00f6`),
-    /// and logged from Lua through `json.encode`.
-    @Test func jsonEscapedSecretsFromCommands() async throws {
-        let r = try await Harness.run("""
+    /// Runs the steps (YAML list items) with the secret `pw`, which commands also get as `$PW`.
+    static func run(_ steps: String, pw: String) async throws -> Harness.Result {
+        try await Harness.run("""
             secrets:
               - env: RUNNER_TEST_PW
                 as: pw
             env:
               PW: ${{ secrets.pw }}
             steps:
+            \(steps)
+            """, environment: ["RUNNER_TEST_PW": pw])
+    }
+
+    /// A secret with `"`, `\` and `ö`, printed as JSON by jq (raw UTF-8) and Python (`\u00f6`),
+    /// once and twice encoded.
+    @Test func jsonEscapedSecretsFromCommands() async throws {
+        let r = try await Self.run("""
               - run: |
                   printf '%s' "$PW" | jq -Rc '{pw: .}'
               - run: |
                   printf '%s' "$PW" | python3 -c 'import json,sys; print(json.dumps({"pw": sys.stdin.read()}))'
               - run: |
                   printf '%s' "$PW" | python3 -c 'import json,sys; print(json.dumps(json.dumps({"pw": sys.stdin.read()})))'
-            """, environment: ["RUNNER_TEST_PW": Self.quoted])
+            """, pw: Self.quoted)
         #expect(r.outcome.status == .succeeded, "\(r.sink.transcript)")
         let all = Self.everything(r)
         #expect(!all.contains("9f8e") && !all.contains("ss\\\\w") && !all.contains("pa\\\""), "\(all)")
@@ -52,11 +59,7 @@ import Testing
     /// The runner's own rendering of a Lua error value: a table (shown as JSON, keys too) or a
     /// string built from the secret.
     @Test func luaErrorValues() async throws {
-        let r = try await Harness.run("""
-            secrets:
-              - env: RUNNER_TEST_PW
-                as: pw
-            steps:
+        let r = try await Self.run("""
               - name: table
                 continue_on_error: true
                 lua: error({token = secrets.pw})
@@ -70,7 +73,7 @@ import Testing
                 continue_on_error: true
                 if: error({secrets.pw}) == nil
                 run: "true"
-            """, environment: ["RUNNER_TEST_PW": Self.quoted])
+            """, pw: Self.quoted)
         let errors = r.sink.finished.map { $0.error ?? "" }
         #expect(errors.count == 4)
         for error in errors { #expect(error.contains("***") && !error.contains("9f8e"), "\(error)") }
@@ -80,13 +83,7 @@ import Testing
     /// HTTP Basic auth (`user:<secret>`, base64 at an offset) and base64 wrapped by `base64`
     /// (76) and `openssl base64` (64), through the real line splitter and the step's outputs.
     @Test func base64FromCommands() async throws {
-        let r = try await Harness.run("""
-            secrets:
-              - env: RUNNER_TEST_PW
-                as: pw
-            env:
-              PW: ${{ secrets.pw }}
-            steps:
+        let r = try await Self.run("""
               - id: basic
                 run: printf 'user:%s' "$PW" | base64
               - id: wrapped
@@ -94,7 +91,7 @@ import Testing
                   blob() { head -c 40 /dev/zero | tr '\\0' p; printf '%s' "$PW"; head -c 40 /dev/zero | tr '\\0' s; }
                   blob | base64
                   blob | openssl base64
-            """, environment: ["RUNNER_TEST_PW": Self.long])
+            """, pw: Self.long)
         #expect(r.outcome.status == .succeeded, "\(r.sink.transcript)")
         let all = Self.everything(r)
         let inner = SecretForms.embeddedBase64(Array(Self.long.utf8))
@@ -111,14 +108,10 @@ import Testing
 
     /// A secret used as a key of a Lua step's outputs, at the top and nested.
     @Test func secretKeysOfOutputs() async throws {
-        let r = try await Harness.run("""
-            secrets:
-              - env: RUNNER_TEST_PW
-                as: pw
-            steps:
+        let r = try await Self.run("""
               - id: out
                 lua: return { [secrets.pw] = 1, nested = { [secrets.pw] = "x" }, list = { { [secrets.pw] = true } } }
-            """, environment: ["RUNNER_TEST_PW": Self.long])
+            """, pw: Self.long)
         #expect(r.outcome.status == .succeeded)
         let outputs = r.sink.finished.first?.outputs ?? [:]
         #expect(outputs["***"] == .int(1))
@@ -129,14 +122,10 @@ import Testing
     /// The issue's case: a decrypted `7` turned the step id `d7` into `d***`. Short values are
     /// masked only where they stand alone.
     @Test func shortSecretMasksOnlyWholeTokens() async throws {
-        let r = try await Harness.run("""
-            secrets:
-              - env: RUNNER_TEST_PIN
-                as: pin
-            steps:
+        let r = try await Self.run("""
               - id: d7
-                run: echo "pin ${{ secrets.pin }} for d7 at 17:07"
-            """, environment: ["RUNNER_TEST_PIN": "7"])
+                run: echo "pin ${{ secrets.pw }} for d7 at 17:07"
+            """, pw: "7")
         #expect(r.outcome.status == .succeeded)
         #expect(r.sink.finished.map(\.label) == ["d7"])
         #expect(r.sink.output == ["pin *** for d7 at 17:07"])
