@@ -130,4 +130,23 @@ import Testing
         #expect(r.sink.finished.map(\.label) == ["d7"])
         #expect(r.sink.output == ["pin *** for d7 at 17:07"])
     }
+
+    /// A value given to a secret plugin parameter is masked from the first event on — the run's
+    /// params too — not only once its step starts (here the step never does).
+    @Test func valuesForSecretParametersAreMaskedFromTheStart() async throws {
+        let r = try await Harness.run("""
+            params:
+              repo_pw: {}
+            steps:
+              - run: echo "using ${{ params.repo_pw }}"
+              - if: "false"
+                uses: restic
+                with: { command: snapshots, repository: /srv/repo-literal-xyz, password: "${{ params['repo_pw'] }}" }
+            """, params: ["repo_pw": "flows-into-password-111"])
+        #expect(r.outcome.status == .succeeded)
+        let all = Self.everything(r)
+        #expect(!all.contains("flows-into-password-111") && !all.contains("repo-literal-xyz"))
+        #expect(all.contains(#""params":{"repo_pw":"***"}"#))
+        #expect(r.sink.output == ["using ***"])
+    }
 }

@@ -72,16 +72,12 @@ public struct Planner: Sendable {
             state = s
         }
         // Values given to secret plugin parameters are secrets wherever else they show (a param
-        // or var they came from, a `run:` that uses them too): register them before showing anything.
-        for step in allSteps(pipeline.steps + pipeline.onFailure + pipeline.finally) {
-            guard case .uses(let name, let with, _) = step.body else { continue }
-            for spec in engine.plugins[name]?.parameters ?? [] where spec.secret {
-                guard let value = with[spec.name] else { continue }
-                if let literal = value.literalValue {
-                    masker.add(literal)
-                } else if let state, let resolved = try? await engine.resolve(value, locals: [:], state: state) {
-                    masker.add(resolved)
-                }
+        // or var they came from, a `run:` that uses them too): register them before showing
+        // anything, evaluating the expressions that can be evaluated now.
+        SecretParameterValues.register(pipeline, params: params, plugins: engine.plugins, in: masker)
+        if let state {
+            for value in SecretParameterValues.values(pipeline, plugins: engine.plugins) where value.literalValue == nil {
+                if let resolved = try? await engine.resolve(value, locals: [:], state: state) { masker.add(resolved) }
             }
         }
         var steps: [PlannedStep] = []
@@ -145,9 +141,5 @@ public struct Planner: Sendable {
         default: return SecretMasker.mask
         }
         return JSON.encode(.map(Dictionary(uniqueKeysWithValues: keys.map { ($0, Value.string(SecretMasker.mask)) })))
-    }
-
-    private func allSteps(_ list: [Step]) -> [Step] {
-        list.flatMap { [$0] + allSteps($0.children) }
     }
 }
