@@ -64,7 +64,9 @@ struct Plan: AsyncParsableCommand {
             Example:
               runner plan deploy app=phone
             Commands are shown with params and vars substituted, written for where they stand;
-            values that depend on earlier steps' outputs are shown as written.
+            values that depend on earlier steps' outputs are shown as written. Secrets are masked:
+            secret params, plugin parameters marked secret (shown as ***), and the values given to
+            them wherever else they appear.
             """
     )
 

@@ -24,6 +24,7 @@ extension Engine {
         for spec in pipeline.params where spec.secret {
             if let v = resolved[spec.name] { parent.emitter.masker.add(v) }
         }
+        SecretParameterValues.register(pipeline, params: resolved, plugins: plugins, in: parent.emitter.masker)
         parent.emitter.emit(step: step, .log(.info, "running pipeline \(pipeline.name) (\(path))"))
         let options = Options(runID: parent.runID, trigger: "pipeline", limit: parent.limit.map(Array.init))
         let outcome = await execute(pipeline, params: resolved, options: options, emitter: parent.emitter,

@@ -73,6 +73,7 @@ public final class Engine: Sendable {
         for spec in pipeline.params where spec.secret {
             if let v = params[spec.name] { masker.add(v) }
         }
+        SecretParameterValues.register(pipeline, params: params, plugins: plugins, in: masker)
         let emitter = EventEmitter(runID: options.runID, masker: masker, sinks: sinks)
         defer { emitter.finish() }
         let outcome = await execute(pipeline, params: params, options: options, emitter: emitter, depth: 0, heldLocks: [])

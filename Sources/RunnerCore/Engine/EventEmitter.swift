@@ -17,6 +17,16 @@ public final class EventEmitter: Sendable {
         for sink in sinks { sink.handle(event) }
     }
 
+    /// A masker for one command's output streams: lines it emits are masked as a whole stream
+    /// (no secret split over two pieces) and go to the sinks without a second pass.
+    /// Call `finish()` on it when the command has ended.
+    public func outputStream(step: StepRef) -> StreamMasker {
+        StreamMasker(masker: masker) { [self] line in
+            let event = Event(runID: runID, step: mask(step), kind: .output(line))
+            for sink in sinks { sink.handle(event) }
+        }
+    }
+
     public func finish() {
         for sink in sinks { sink.finish() }
     }

@@ -59,26 +59,33 @@ public struct Planner: Sendable {
     public func plan() async -> Plan {
         let masker = SecretMasker()
         for spec in pipeline.params where spec.secret { if let v = params[spec.name] { masker.add(v) } }
-        var vars: [(String, String)] = []
+        var vars: [(String, Value?)] = []
         var state: RunState?
         if let runtime = try? await engine.makeRuntime(pipeline, params: params, options: .init(runID: "plan", trigger: "plan"), masker: masker) {
             let emitter = EventEmitter(runID: "plan", masker: masker, sinks: [])
             let s = RunState(runID: "plan", pipeline: pipeline, runtime: runtime, emitter: emitter, depth: 0, heldLocks: [])
             for (name, value) in pipeline.vars {
-                if let v = try? await engine.resolve(value, locals: [:], state: s) {
-                    try? await runtime.set(["vars", name], v)
-                    vars.append((name, masker.mask(v.interpolated)))
-                } else {
-                    vars.append((name, "(needs run-time values)"))
-                }
+                let v = try? await engine.resolve(value, locals: [:], state: s)
+                if let v { try? await runtime.set(["vars", name], v) }
+                vars.append((name, v))
             }
             state = s
+        }
+        // Values given to secret plugin parameters are secrets wherever else they show (a param
+        // or var they came from, a `run:` that uses them too): register them before showing
+        // anything, evaluating the expressions that can be evaluated now.
+        SecretParameterValues.register(pipeline, params: params, plugins: engine.plugins, in: masker)
+        if let state {
+            for value in SecretParameterValues.values(pipeline, plugins: engine.plugins) where value.literalValue == nil {
+                if let resolved = try? await engine.resolve(value, locals: [:], state: state) { masker.add(resolved) }
+            }
         }
         var steps: [PlannedStep] = []
         func walk(_ list: [Step], depth: Int, phase: String?) async {
             for step in list {
-                var planned = PlannedStep(depth: depth, phase: phase, name: step.displayName, kind: "", detail: "",
-                                          hosts: [], condition: step.condition?.source, sudo: step.sudo)
+                // Everything shown goes through the masker: a name made from the command, literal text.
+                var planned = PlannedStep(depth: depth, phase: phase, name: masker.mask(step.displayName), kind: "", detail: "",
+                                          hosts: [], condition: step.condition.map { masker.mask($0.source) }, sudo: step.sudo)
                 if let on = step.on {
                     if let state, let v = try? await engine.resolve(on, locals: [:], state: state) {
                         let names = v.listValue?.map(\.interpolated) ?? [v.interpolated]
@@ -91,15 +98,22 @@ public struct Planner: Sendable {
                 case .run(let t):
                     planned.kind = "run"
                     if let state {
-                        planned.detail = await engine.renderForDisplay(t, locals: [:], state: state)
+                        planned.detail = masker.mask(await engine.renderForDisplay(t, locals: [:], state: state))
                     } else {
-                        planned.detail = t.source
+                        planned.detail = masker.mask(t.source)
                     }
                 case .uses(let plugin, let with, _):
                     planned.kind = "uses \(plugin)"
+                    let secret = Set((engine.plugins[plugin]?.parameters ?? []).filter(\.secret).map(\.name))
                     planned.detail = with.keys.sorted().map { key in
                         let shown: String
-                        if let literal = with[key]!.literalValue { shown = masker.mask(literal.interpolated) } else { shown = "(expression)" }
+                        if secret.contains(key) {
+                            shown = Self.hidden(with[key]!)
+                        } else if let literal = with[key]!.literalValue {
+                            shown = masker.mask(literal.interpolated)
+                        } else {
+                            shown = "(expression)"
+                        }
                         return "\(key): \(shown)"
                     }.joined(separator: "\n")
                 case .lua: planned.kind = "lua"
@@ -113,6 +127,19 @@ public struct Planner: Sendable {
         await walk(pipeline.steps, depth: 0, phase: nil)
         await walk(pipeline.onFailure, depth: 0, phase: "on_failure")
         await walk(pipeline.finally, depth: 0, phase: "finally")
-        return Plan(pipeline: pipeline.name, file: pipeline.file, params: masker.mask(params), vars: vars, steps: steps)
+        let shownVars = vars.map { name, value in (name, value.map { masker.mask($0.interpolated) } ?? "(needs run-time values)") }
+        return Plan(pipeline: pipeline.name, file: pipeline.file, params: masker.mask(params), vars: shownVars, steps: steps)
+    }
+
+    /// A secret plugin parameter as the plan shows it: `***`, or for a map (an `env:` of
+    /// credentials) its keys with `***` values.
+    static func hidden(_ value: TemplateValue) -> String {
+        let keys: [String]
+        switch value {
+        case .map(let entries, _): keys = Array(entries.keys)
+        case .literal(.map(let entries), _): keys = Array(entries.keys)
+        default: return SecretMasker.mask
+        }
+        return JSON.encode(.map(Dictionary(uniqueKeysWithValues: keys.map { ($0, Value.string(SecretMasker.mask)) })))
     }
 }

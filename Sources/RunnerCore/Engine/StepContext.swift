@@ -40,8 +40,9 @@ public struct StepContext: Sendable {
     }
 
     public func run(_ command: Command) async throws -> CommandResult {
-        let emitter = self.emitter, step = self.step
-        return try await target.run(command) { line in emitter.emit(step: step, .output(line)) }
+        let output = emitter.outputStream(step: step)
+        defer { output.finish() }
+        return try await target.run(command) { line in output.accept(line) }
     }
 
     /// The target for another host of the inventory (`local` for this machine).

@@ -1,11 +1,22 @@
 import Foundation
 import Synchronization
 
-/// Replaces secret values, and their base64 and URL-encoded forms, with `***`.
+/// Replaces secret values with `***` wherever they appear, in any of the forms output carries them:
+/// as they are, JSON-escaped (once or twice), URL-encoded, base64 (standard or URL alphabet,
+/// padded or not, alone or embedded in a longer encoded input such as `user:<secret>`, wrapped
+/// over lines), and each line of a multi-line value.
+///
+/// Forms shorter than `SecretForms.anywhereLength` (8) characters are masked only where they
+/// stand as a whole token; see docs/pipelines.md ("Secrets").
+///
+/// ```swift
+/// let masker = SecretMasker(["hunter2-long"])
+/// masker.mask(#"{"password":"hunter2-long"}"#)   // {"password":"***"}
+/// ```
 ///
 /// Thread-safe: secrets are added while a run starts and while steps load them.
 public final class SecretMasker: Sendable {
-    private let state = Mutex<[String]>([])
+    private let state = Mutex(SecretPatterns())
 
     public init(_ secrets: [String] = []) {
         for s in secrets { add(s) }
@@ -16,19 +27,8 @@ public final class SecretMasker: Sendable {
     /// Registers a secret. Empty strings are ignored.
     public func add(_ secret: String) {
         guard !secret.isEmpty else { return }
-        var forms = [secret]
-        let base64 = Data(secret.utf8).base64EncodedString()
-        forms.append(base64)
-        let unpadded = base64.replacingOccurrences(of: "=", with: "")
-        if unpadded != base64 { forms.append(unpadded) }
-        if let url = secret.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+?/#"))),
-           url != secret { forms.append(url) }
-        if let url = secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics), url != secret { forms.append(url) }
-        for line in secret.split(separator: "\n") where line.count >= 4 && String(line) != secret { forms.append(String(line)) }
-        state.withLock { list in
-            for form in forms where !list.contains(form) { list.append(form) }
-            list.sort { $0.count > $1.count }
-        }
+        let forms = SecretForms.of(secret)
+        state.withLock { $0.add(forms) }
     }
 
     /// Registers every scalar in a value (each element of a secret list, a secret number).
@@ -42,23 +42,57 @@ public final class SecretMasker: Sendable {
         if case .list = value { add(value.interpolated) }
     }
 
-    public var isEmpty: Bool { state.withLock { $0.isEmpty } }
+    public var isEmpty: Bool { state.withLock { $0.patterns.isEmpty } }
+
+    /// The most bytes one masked occurrence can span: text this long before a cut is enough to
+    /// find any occurrence that crosses it (`StreamMasker` keeps this much back).
+    var longestMatch: Int { state.withLock { $0.longest } }
+
+    /// The byte ranges of `bytes` that hold a secret, sorted and merged.
+    func ranges(in bytes: [UInt8]) -> [Range<Int>] {
+        let patterns = state.withLock { $0 }
+        return bytes.withUnsafeBufferPointer { patterns.ranges(in: $0) }
+    }
 
     public func mask(_ text: String) -> String {
-        let secrets = state.withLock { $0 }
-        guard !secrets.isEmpty, !text.isEmpty else { return text }
-        var out = text
-        for secret in secrets where out.contains(secret) {
-            out = out.replacingOccurrences(of: secret, with: Self.mask)
+        guard !text.isEmpty, !isEmpty else { return text }
+        let bytes = Array(text.utf8)
+        let found = ranges(in: bytes)
+        if found.isEmpty { return text }
+        return Self.replacing(found, in: bytes, within: 0..<bytes.count)
+    }
+
+    /// The text of `bytes[within]` with every part of `ranges` inside it replaced by `***`. Line
+    /// breaks inside a range stay, so a masked wrapped form keeps its lines.
+    static func replacing(_ ranges: [Range<Int>], in bytes: [UInt8], within: Range<Int>) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(within.count)
+        var position = within.lowerBound
+        for range in ranges where range.upperBound > within.lowerBound && range.lowerBound < within.upperBound {
+            let masked = max(range.lowerBound, within.lowerBound)..<min(range.upperBound, within.upperBound)
+            out.append(contentsOf: bytes[position..<masked.lowerBound])
+            var pieceHasText = false
+            for byte in bytes[masked] {
+                if byte == 0x0A || byte == 0x0D {
+                    if pieceHasText { out.append(contentsOf: mask.utf8) }
+                    pieceHasText = false
+                    out.append(byte)
+                } else {
+                    pieceHasText = true
+                }
+            }
+            if pieceHasText { out.append(contentsOf: mask.utf8) }
+            position = masked.upperBound
         }
-        return out
+        out.append(contentsOf: bytes[position..<within.upperBound])
+        return String(decoding: out, as: UTF8.self)
     }
 
     public func mask(_ value: Value) -> Value {
         switch value {
         case .string(let s): .string(mask(s))
         case .list(let items): .list(items.map(mask))
-        case .map(let m): .map(m.mapValues(mask))
+        case .map(let m): .map(mask(m))
         case .int, .double:
             // A secret PIN is a number in outputs and params: it must not print either.
             mask(value.interpolated) == value.interpolated ? value : .string(Self.mask)
@@ -66,5 +100,23 @@ public final class SecretMasker: Sendable {
         }
     }
 
-    public func mask(_ map: [String: Value]) -> [String: Value] { map.mapValues(mask) }
+    /// Masks keys as well as values (`return { [secrets.token] = 1 }` in a Lua step). Keys that
+    /// mask to the same text get `#2`, `#3`… so no entry is lost.
+    public func mask(_ map: [String: Value]) -> [String: Value] {
+        var out: [String: Value] = [:]
+        var renamed: [(original: String, masked: String, value: Value)] = []
+        for (key, value) in map {
+            let masked = mask(key)
+            if masked == key { out[key] = mask(value) } else { renamed.append((key, masked, mask(value))) }
+        }
+        for (_, key, value) in renamed.sorted(by: { $0.original < $1.original }) {
+            var name = key, counter = 1
+            while out[name] != nil {
+                counter += 1
+                name = "\(key)#\(counter)"
+            }
+            out[name] = value
+        }
+        return out
+    }
 }
