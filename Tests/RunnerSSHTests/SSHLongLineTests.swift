@@ -77,3 +77,24 @@ struct SSHLongLineTests {
         #expect(output.count == 1 + 256 + 1)  // 64 KiB whole, 16 MiB in 256 pieces, finally
     }
 }
+
+@Suite("SSH command size", .serialized)
+struct SSHCommandSizeTests {
+    /// Issue 10: a value over 128 KiB failed without saying which; over SSH the whole command
+    /// line (values included) is one argument of the remote shell.
+    @Test func aValueOver128KiBIsNamed() async throws {
+        let server = try SSHServer.start()
+        defer { server.stop() }
+        let target = try await connect(server)
+        let big = String(repeating: "v", count: 130 << 10)
+        let error = await #expect(throws: TargetError.self) {
+            try await target.run(Command(.shell("echo \"$RUNNER_VALUE_1\" | wc -c"), environment: ["RUNNER_VALUE_1": big])) { _ in }
+        }
+        let message = error?.message ?? ""
+        #expect(message.contains("${{ }} expression number 1") && message.contains("130 KiB") && message.contains("stdin"), "\(message)")
+        // Just under the limit still runs.
+        let fits = String(repeating: "v", count: 120 << 10)
+        let result = try await target.run(Command(.shell("printf %s \"$RUNNER_VALUE_1\" | wc -c"), environment: ["RUNNER_VALUE_1": fits])) { _ in }
+        #expect(result.stdout.trimmingCharacters(in: .whitespaces) == String(120 << 10))
+    }
+}

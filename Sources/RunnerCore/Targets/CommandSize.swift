@@ -1,11 +1,22 @@
 /// Why the kernel refused a command with `E2BIG` ("Argument list too long"), in words that name
 /// the culprit: Linux limits each argument and each environment string to 128 KiB, and all of
 /// them together to about a quarter of the stack limit (2 MiB by default).
-enum CommandSize {
+public enum CommandSize {
     /// Linux's `MAX_ARG_STRLEN`: 32 pages of 4 KiB, terminating NUL included.
-    static let maxString = 128 << 10
+    public static let maxString = 128 << 10
 
     static let advice = "pass large data through a file (written by an earlier step) or on stdin instead"
+
+    /// For a target that sends the whole command (environment and script included) as one
+    /// string, as SSH does: the remote shell gets it as one argument, so it must stay under
+    /// `maxString`. Names the largest value when one stands out.
+    public static func remoteTooLong(_ command: Command, bytes: Int) -> String {
+        var message = "the command is \(ByteCount.format(bytes)) with its environment, over the 128 KiB a remote shell accepts"
+        if let (name, value) = command.environment.max(by: { $0.value.utf8.count < $1.value.utf8.count }), value.utf8.count > bytes / 2 {
+            message += ": \(describe(variable: name)) is \(ByteCount.format(value.utf8.count))"
+        }
+        return message + "; " + advice
+    }
 
     static func tooLong(_ command: Command, program: String) -> String {
         let largest = command.environment.max { $0.key.utf8.count + $0.value.utf8.count < $1.key.utf8.count + $1.value.utf8.count }
