@@ -119,3 +119,15 @@ struct LongLineTests {
         #expect(console.contains("finally-ran"))
     }
 }
+
+/// Plugins parse whole outputs only: a result holding just the tail must not be read as all.
+@Suite struct CompleteOutputTests {
+    @Test func aTruncatedOutputIsRefusedNamingTheCommand() async throws {
+        let cut = try await LocalTarget().run(Command(.shell("echo '[1,2]'; head -c 5000 /dev/zero | tr '\\0' x"), outputLimit: 1000)) { _ in }
+        let error = #expect(throws: StepFailure.self) { try cut.completeStdout("restic snapshots", limit: 1000) }
+        #expect(error?.message.hasPrefix("restic snapshots: its output is larger than the 1000 bytes the runner keeps") == true,
+                "\(error?.message ?? "")")
+        let whole = try await LocalTarget().run(Command(.shell("echo '[1,2]'"), outputLimit: 1000)) { _ in }
+        #expect(try whole.completeStdout("restic snapshots", limit: 1000) == "[1,2]")
+    }
+}
