@@ -148,7 +148,7 @@ struct SSHFileTests {
         #expect(second.split(separator: " ")[1] != first.split(separator: " ")[1])
         #expect(try await target.readFile(path, limit: 1 << 20) == big)
         let listing = try await target.run(Command(.argv(["ls", "-A", directory])), onOutput: { _ in }).stdout
-        #expect(listing == "config file\n")
+        #expect(listing == "config file")
 
         await #expect(throws: TargetError.self) { try await target.readFile(path, limit: 1000) }
         await #expect(throws: TargetError.self) { try await target.readFile("\(directory)/missing", limit: 1000) }
