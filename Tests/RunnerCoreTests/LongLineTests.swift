@@ -120,6 +120,25 @@ struct LongLineTests {
     }
 }
 
+/// Lua's `runner.exec` and `runner.sh` get long lines whole, and the step's log has them.
+@Suite struct LuaLongLineTests {
+    @Test func execAndShReturnLongLinesWhole() async throws {
+        let result = try await Harness.run("""
+            steps:
+              - id: l
+                lua: |
+                  local r = runner.exec("head -c 65536 /dev/zero | tr '\\\\0' a")
+                  local s = runner.sh("head -c 200000 /dev/zero | tr '\\\\0' b")
+                  return { exec = #r.stdout, sh = #s, same = (r.stdout == string.rep("a", 65536)) }
+            """)
+        #expect(result.outcome.status == .succeeded, "\(result.sink.transcript.suffix(500))")
+        let outputs = result.sink.finished.first { $0.label == "l" }?.outputs ?? [:]
+        #expect(outputs["exec"] == .int(65536) && outputs["sh"] == .int(200_000) && outputs["same"] == .bool(true), "\(outputs)")
+        #expect(result.sink.output.joined() == String(repeating: "a", count: 65536) + String(repeating: "b", count: 200_000),
+                "both stream their pieces into the log")
+    }
+}
+
 /// Plugins parse whole outputs only: a result holding just the tail must not be read as all.
 @Suite struct CompleteOutputTests {
     @Test func aTruncatedOutputIsRefusedNamingTheCommand() async throws {
