@@ -26,12 +26,13 @@ struct RunStoreLimitsTests {
         record(StoreSink(store: store, limits: .init(logBytes: 1000)), runID: "R1", lines: 100, of: 100)
         let logs = try store.logs(runID: "R1")
         let output = logs.filter { $0.stream == "stdout" }
-        #expect(output.count == 10)
+        // Each line costs its 100 bytes, the step's name and the row's overhead.
+        #expect(output.count == 1000 / (100 + 5 + StoreSink.Limits.rowOverhead))
         #expect(output.reduce(0) { $0 + $1.message.utf8.count } <= 1000)
         let markers = logs.filter { $0.message.hasPrefix("[runner] ") }.map(\.message)
         #expect(markers.count == 2)
         #expect(markers.first?.contains("log budget of 1000 bytes used up") == true)
-        #expect(markers.last?.contains("90 lines (8.7 KiB) of output and log messages not kept") == true, "\(markers)")
+        #expect(markers.last?.contains("96 lines (9.3 KiB) of output and log messages not kept") == true, "\(markers)")
         // Step and run events are kept past the budget.
         #expect(try store.steps(runID: "R1").count == 1)
         #expect(logs.last?.message.hasPrefix("run succeeded") == true)
@@ -41,7 +42,7 @@ struct RunStoreLimitsTests {
     @Test func underTheBudgetEverythingIsKeptWithoutMarkers() throws {
         let dir = TempDir()
         let store = try RunStore(directory: dir.path)
-        record(StoreSink(store: store, limits: .init(logBytes: 10_000)), runID: "R1", lines: 100, of: 100)
+        record(StoreSink(store: store, limits: .init(logBytes: 30_000)), runID: "R1", lines: 100, of: 100)
         let logs = try store.logs(runID: "R1")
         #expect(logs.filter { $0.stream == "stdout" }.count == 100)
         #expect(!logs.contains { $0.message.hasPrefix("[runner] ") })

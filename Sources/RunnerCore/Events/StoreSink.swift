@@ -14,11 +14,17 @@ public final class StoreSink: EventSink {
         /// The default log budget: 16 MiB of output lines and log messages per run.
         public static let defaultLogBytes = 16 << 20
 
-        /// Bytes of output lines and log messages a run keeps.
+        /// Bytes of output lines and log messages a run keeps. Each line counts its text, its
+        /// step and host names, and `rowOverhead` for what the database stores with it, so
+        /// the budget bounds the file, whether lines are long or short.
         public var logBytes: Int
         /// Bytes kept of each string in a step's stored outputs and of its error (the end of it;
         /// later steps and expressions see the whole value).
         public var valueBytes: Int
+
+        /// What a stored log line costs besides its text (run id, time, level, index entry), as
+        /// measured on SQLite: about 120 bytes.
+        public static let rowOverhead = 120
 
         public init(logBytes: Int = Limits.defaultLogBytes, valueBytes: Int = 64 << 10) {
             self.logBytes = max(0, logBytes)
@@ -87,7 +93,8 @@ public final class StoreSink: EventSink {
                     try store.finishRun(id: event.runID, status: status.rawValue, finishedAt: event.time, error: error.map(shorten))
                 }
             case .output, .log:
-                let size = event.message.utf8.count
+                let text = event.message.utf8.count
+                let size = text + (event.step?.label.utf8.count ?? 0) + (event.step?.host?.utf8.count ?? 0) + Limits.rowOverhead
                 if !s.over, s.kept + size > limits.logBytes {
                     s.over = true
                     add(marker(event, "log budget of \(ByteCount.format(limits.logBytes)) used up: output and log messages "
@@ -95,7 +102,7 @@ public final class StoreSink: EventSink {
                 }
                 guard !s.over else {
                     if case .output(let line) = event.kind, line.continues {} else { s.droppedLines += 1 }
-                    s.droppedBytes += size
+                    s.droppedBytes += text
                     return
                 }
                 s.kept += size

@@ -24,7 +24,11 @@ extension RunStore {
     /// Gives the space of deleted runs back to the file system (SQLite otherwise reuses it for
     /// new runs but keeps the file's size). Rewrites the whole file: slow on a large store.
     public func vacuum() throws {
-        do { try pool.vacuum() } catch {
+        do {
+            try pool.vacuum()
+            // In WAL mode the rewritten database first lands in the log: move it into the file.
+            _ = try pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        } catch {
             throw RunStoreError.failed(operation: "compact the database", path: path, reason: Self.reason(for: error))
         }
     }
@@ -32,7 +36,8 @@ extension RunStore {
     /// Bytes used by the database file and its write-ahead log.
     public var fileSize: Int {
         [path, path + "-wal"].reduce(0) { total, file in
-            total + ((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0)
+            var info = stat()
+            return total + (stat(file, &info) == 0 ? Int(info.st_size) : 0)
         }
     }
 }
