@@ -102,6 +102,19 @@ struct RunStoreLimitsTests {
         try store.vacuum()
     }
 
+    @Test func compactingGivesTheSpaceOfPrunedRunsBack() throws {
+        let dir = TempDir()
+        let store = try RunStore(directory: dir.path)
+        try store.insertRun(RunRecord(id: "BIG", pipeline: "p", file: "p.yml", status: "succeeded", startedAt: Date(timeIntervalSince1970: 0)))
+        let text = String(repeating: "x", count: 1000)
+        try store.appendLogs((1...3000).map { LogRecord(runID: "BIG", seq: $0, ts: Date(), message: text) })
+        let before = store.fileSize
+        #expect(before > 3_000_000)
+        #expect(try store.prune(startedBefore: Date()) == 1)
+        try store.vacuum()
+        #expect(store.fileSize < 200_000, "\(before) → \(store.fileSize)")
+    }
+
     @Test func readingHistoryWritesNothingToTheStateDirectory() throws {
         let dir = TempDir()
         do {
