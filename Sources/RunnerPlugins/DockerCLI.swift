@@ -9,11 +9,14 @@ struct DockerCLI {
     /// daemon fails the step instead of hanging it.
     static let quickTimeout: Duration = .seconds(60)
 
+    /// Bytes of docker's output kept for parsing (`inspect` JSON, `compose config` YAML).
+    static let outputLimit = 4 << 20
+
     /// Runs `docker <arguments>`; output is streamed into the run log unless `quiet`.
     func run(_ arguments: [String], program: [String] = ["docker"], workingDirectory: String? = nil,
              environment: [String: String] = [:], timeout: Duration? = nil, quiet: Bool = false) async throws -> CommandResult {
         let command = Command(.argv(program + arguments), environment: context.environment.merging(environment) { _, new in new },
-                              workingDirectory: workingDirectory ?? context.workingDirectory, timeout: timeout, outputLimit: 4 << 20)
+                              workingDirectory: workingDirectory ?? context.workingDirectory, timeout: timeout, outputLimit: Self.outputLimit)
         return quiet ? try await context.target.run(command) { _ in } : try await context.run(command)
     }
 
@@ -48,7 +51,7 @@ struct DockerCLI {
     func inspect(_ names: [String]) async throws -> [ContainerInfo] {
         guard !names.isEmpty else { return [] }
         let result = try await run(["inspect", "--type", "container", "--"] + names, timeout: Self.quickTimeout, quiet: true)
-        let text = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = try result.completeStdout("docker inspect", limit: Self.outputLimit).trimmingCharacters(in: .whitespacesAndNewlines)
         guard let items = (try? JSON.decode(text.isEmpty ? "[]" : text))?.listValue else {
             throw failure("docker inspect \(names.joined(separator: " "))", result)
         }

@@ -31,7 +31,8 @@ struct ComposeRun {
 
     /// Every container of the project, stopped ones included.
     func containers() async throws -> [ContainerInfo] {
-        let ids = try await compose("ps", command.containerIDs(), quiet: true).stdout
+        let ids = try await compose("ps", command.containerIDs(), quiet: true)
+            .completeStdout("\(command.flavor.displayName) ps", limit: DockerCLI.outputLimit)
             .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         return try await docker.inspect(ids).sorted { $0.name < $1.name }
     }
@@ -86,7 +87,8 @@ struct ComposeRun {
 
     /// The resolved compose file.
     func config() async throws -> ComposeConfig {
-        let yaml = try await compose("config", command.config(), quiet: true).stdout
+        let yaml = try await compose("config", command.config(), quiet: true)
+            .completeStdout("\(command.flavor.displayName) config", limit: DockerCLI.outputLimit)
         do { return try ComposeConfig(yaml: yaml) } catch {
             throw StepFailure("\(command.flavor.displayName) config: cannot read its output: \(error)")
         }

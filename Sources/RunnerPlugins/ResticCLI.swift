@@ -18,9 +18,12 @@ struct Restic {
         self.environment = environment
     }
 
+    /// Bytes of restic's output kept for parsing (JSON listings of snapshots, forget groups).
+    static let outputLimit = 8 << 20
+
     private func command(_ arguments: [String], timeout: Duration? = nil) -> Command {
         Command(.argv(["restic", "--no-cache"] + arguments), environment: context.environment.merging(environment) { _, new in new },
-                workingDirectory: context.workingDirectory, timeout: timeout, outputLimit: 8 << 20)
+                workingDirectory: context.workingDirectory, timeout: timeout, outputLimit: Self.outputLimit)
     }
 
     /// Runs restic; a non-zero exit is a `StepFailure` with restic's own last words.
@@ -86,7 +89,8 @@ struct Restic {
     /// `restic snapshots --json`, as `{ id, time, host, paths, tags }` maps.
     func snapshots(_ filters: [String]) async throws -> [Value] {
         let result = try await run(["snapshots", "--json"] + filters, log: false)
-        guard case .list(let items)? = try? JSON.decode(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        let text = try result.completeStdout("restic snapshots", limit: Self.outputLimit)
+        guard case .list(let items)? = try? JSON.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw StepFailure("restic snapshots: cannot parse its JSON output")
         }
         return items.compactMap { item in

@@ -93,7 +93,7 @@ public struct ResticPlugin: StepPlugin {
         if with["prune"]?.boolValue ?? true { arguments.append("--prune") }
         let result = try await restic.run(arguments)
         // The JSON document is the first line; prune's report follows as text.
-        let groups = result.stdout.split(separator: "\n").lazy.compactMap { try? JSON.decode(String($0)) }.first
+        let groups = try result.completeStdout("restic forget (it ran; its report)", limit: Restic.outputLimit).split(separator: "\n").lazy.compactMap { try? JSON.decode(String($0)) }.first
         let removed = groups?.listValue?.reduce(0) { $0 + ($1.mapValue?["remove"]?.listValue?.count ?? 0) } ?? 0
         restic.context.log("forgot \(removed) snapshot(s)\(arguments.contains("--prune") ? " and pruned unused data" : "")")
         return StepResult(outputs: ["removed": .int(removed)], changed: removed > 0)

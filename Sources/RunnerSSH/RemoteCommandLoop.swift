@@ -17,16 +17,16 @@ struct RemoteCommandLoop {
     let command: Command
     let cancel: CancelPipe
     let onOutput: @Sendable (OutputLine) -> Void
-    var stdout: OutputCollector
-    var stderr: OutputCollector
+    var stdout: OutputCapture
+    var stderr: OutputCapture
 
     init(channel: SSHChannel, command: Command, cancel: CancelPipe, onOutput: @escaping @Sendable (OutputLine) -> Void) {
         self.channel = channel
         self.command = command
         self.cancel = cancel
         self.onOutput = onOutput
-        stdout = OutputCollector(.stdout, limit: command.outputLimit)
-        stderr = OutputCollector(.stderr, limit: command.outputLimit)
+        stdout = OutputCapture(.stdout, limit: command.outputLimit)
+        stderr = OutputCapture(.stderr, limit: command.outputLimit)
     }
 
     /// Runs to the end; throws `TargetError` when the connection breaks.
@@ -68,9 +68,9 @@ struct RemoteCommandLoop {
                     buffer.withUnsafeBytes { bytes in
                         let chunk = UnsafeRawBufferPointer(rebasing: bytes[..<Int(count)])
                         if isStderr == 0 {
-                            stdout.append(chunk, onOutput)
+                            stdout.append(chunk, emit: onOutput)
                         } else {
-                            marker.filter(chunk).withUnsafeBytes { stderr.append($0, onOutput) }
+                            marker.filter(chunk).withUnsafeBytes { stderr.append($0, emit: onOutput) }
                         }
                     }
                 } else if count == SSH_EOF {
@@ -141,9 +141,9 @@ struct RemoteCommandLoop {
                 lastActivity = clock.now
             }
         }
-        marker.finish().withUnsafeBytes { stderr.append($0, onOutput) }
-        stdout.finish(onOutput)
-        stderr.finish(onOutput)
+        marker.finish().withUnsafeBytes { stderr.append($0, emit: onOutput) }
+        stdout.finish(emit: onOutput)
+        stderr.finish(emit: onOutput)
         let signal = channel.exitSignal
         let result = CommandResult(
             exitCode: signal == nil ? channel.exitStatus : nil, signal: signal,

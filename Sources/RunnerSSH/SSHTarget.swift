@@ -73,6 +73,10 @@ public struct SSHTarget: Target {
             guard let first = argv.first, !first.isEmpty else { throw TargetError(target: target, "empty argv") }
             line += "exec \(ShellQuote.join(argv))"
         }
+        // sshd hands the line to the login shell as one argument: the kernel refuses more.
+        guard line.utf8.count < CommandSize.maxString else {
+            throw TargetError(target: target, CommandSize.remoteTooLong(command, bytes: line.utf8.count))
+        }
         return line
     }
 

@@ -57,7 +57,8 @@ struct Run: AsyncParsableCommand {
             FileOutput.stdout.write(await toolbox.plan(pipeline, params: resolved))
             return
         }
-        let store = try toolbox.openStore()
+        let settings = try StoreSettings(environment: toolbox.environment)
+        let store = try settings.openForWriting()
         let runID = RunID.generate().description
         let sink: any EventSink = switch output {
         case .text: ConsoleSink(style: .detect(.stdout, environment: toolbox.environment))
@@ -81,11 +82,12 @@ struct Run: AsyncParsableCommand {
             }
         }
         let task = Task {
-            await engine.run(pipeline, params: resolved, options: options, sinks: [sink, StoreSink(store: store)])
+            await engine.run(pipeline, params: resolved, options: options, sinks: [sink, StoreSink(store: store, limits: settings.limits)])
         }
         if running.withLock({ state in state.0 = task; return state.1 }) { task.cancel() }
         let outcome = await task.value
         signals.stop()
+        settings.applyRetention(store)
         // The store stays open until the process exits: closing the last connection checkpoints
         // the WAL (two fsyncs) on the way out; the next open does that work instead, safely.
         _ = Unmanaged.passRetained(store)

@@ -51,12 +51,6 @@ struct Toolbox {
         await Planner(engine: engine(), pipeline: pipeline, params: params).plan().text()
     }
 
-    func openStore() throws -> RunStore {
-        do { return try RunStore(directory: stateDirectory) } catch {
-            throw InvalidInput("\(error) (set RUNNER_STATE_DIR to use another directory)")
-        }
-    }
-
     /// `app=phone ref=main` → params; a word without `=` is invalid input.
     static func parseAssignments(_ words: [String]) throws -> [String: Value] {
         var out: [String: Value] = [:]

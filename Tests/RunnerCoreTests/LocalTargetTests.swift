@@ -367,3 +367,52 @@ struct LocalTargetTests {
         return info
     }
 }
+
+/// Issue 10: a value over 128 KiB failed with a bare `Argument list too long`.
+@Suite struct CommandSizeTests {
+    @Test func aTooLargeVariableIsNamedWithTheWayOut() async throws {
+        let big = String(repeating: "v", count: 200 << 10)
+        let error = await #expect(throws: TargetError.self) {
+            try await LocalTarget().run(Command(.shell("echo \"$RUNNER_VALUE_2\""), environment: ["RUNNER_VALUE_2": big, "A": "1"])) { _ in }
+        }
+        let message = error?.message ?? ""
+        #expect(message.contains("${{ }} expression number 2") && message.contains("RUNNER_VALUE_2"), "\(message)")
+        #expect(message.contains("200 KiB") && message.contains("128 KiB") && message.contains("file") && message.contains("stdin"))
+        #expect(!message.contains("vvvv"), "the value itself is not repeated")
+
+        let plain = await #expect(throws: TargetError.self) {
+            try await LocalTarget().run(Command(.shell("true"), environment: ["PAYLOAD": big])) { _ in }
+        }
+        #expect(plain?.message.contains("environment variable PAYLOAD is 200 KiB") == true, "\(plain?.message ?? "")")
+    }
+
+    @Test func tooLargeArgumentsAndTotalsAreNamedToo() async throws {
+        let big = String(repeating: "a", count: 130 << 10)
+        let argument = await #expect(throws: TargetError.self) {
+            try await LocalTarget().run(Command(.argv(["printf", "%s", big]))) { _ in }
+        }
+        #expect(argument?.message.contains("argument 2 is 130 KiB") == true, "\(argument?.message ?? "")")
+        // Twenty variables of 100 KiB: each is allowed, together they are not.
+        var environment: [String: String] = [:]
+        for index in 1...30 { environment["V\(index)"] = String(repeating: "b", count: 100 << 10) }
+        let total = await #expect(throws: TargetError.self) {
+            try await LocalTarget().run(Command(.shell("true"), environment: environment)) { _ in }
+        }
+        #expect(total?.message.contains("too large together") == true, "\(total?.message ?? "")")
+    }
+
+    @Test func aPipelineValueOver128KiBNamesTheExpression() async throws {
+        let yaml = """
+            params:
+              small: { default: x }
+              big: {}
+            steps:
+              - id: s
+                run: echo "${{ params.small }}" "${{ params.big }}" | wc -c
+            """
+        let result = try await Harness.run(yaml, params: ["big": .string(String(repeating: "z", count: 129 << 10))])
+        #expect(result.outcome.status == .failed)
+        let error = result.sink.finished.first { $0.label == "s" }?.error ?? ""
+        #expect(error.contains("expression number 2") && error.contains("129 KiB"), "\(error)")
+    }
+}

@@ -72,6 +72,24 @@ struct ResticPluginTests {
         #expect(!log.transcript.contains(repo))
     }
 
+    /// Issue 10: `restic snapshots` of a repository whose listing is one JSON line far over
+    /// 64 KiB (four snapshots with 30 000-character tags) crashed the runner. It must parse whole.
+    @Test func snapshotsWithLongTagsParseWhole() async throws {
+        let work = try makeTemporaryDirectory("runner-restic-long")
+        let repo = work + "/repo", password = "pw-\(UInt64.random(in: 0...UInt64.max))"
+        try "data\n".write(toFile: work + "/a.txt", atomically: true, encoding: .utf8)
+        let tags = (1...4).map { "t\($0)-" + String(repeating: "x", count: 30_000) }
+        var yaml = "steps:\n"
+        for (index, tag) in tags.enumerated() {
+            yaml += step("b\(index)", "backup", repo: repo, password: password, "paths: [\(work)/a.txt], tags: [\(tag)]")
+        }
+        yaml += step("list", "snapshots", repo: repo, password: password)
+        yaml += "  - run: 'echo \"${{ #steps.list.outputs.snapshots }} ${{ #steps.list.outputs.snapshots[4].tags[1] }}\"'\n"
+        let (outcome, log) = try await runOverSSH(yaml, inventory: "hosts: {}\n")
+        #expect(outcome.status == .succeeded, "\(log.transcript.prefix(3000))")
+        #expect(log.transcript.contains("4 30003"), "\(log.transcript.suffix(500))")
+    }
+
     @Test func wrongPasswordFailsClearlyWithoutShowingIt() async throws {
         let work = try makeTemporaryDirectory("runner-restic-pw")
         let repo = work + "/repo"

@@ -41,7 +41,7 @@ struct SSHCommandTests {
         let sink = LineSink()
         let result = try await target.run(Command(.shell("echo out1; echo err1 >&2; echo out2; printf tail")), onOutput: sink.add)
         #expect(result.stdout == "out1\nout2\ntail")
-        #expect(result.stderr == "err1\n")
+        #expect(result.stderr == "err1")
         #expect(sink.all.filter { $0.stream == .stdout }.map(\.text) == ["out1", "out2", "tail"])
         #expect(sink.all.filter { $0.stream == .stderr }.map(\.text) == ["err1"])
     }
@@ -50,9 +50,9 @@ struct SSHCommandTests {
         let server = try SSHServer.start()
         let target = try await connect(server)
         let result = try await target.run(Command(.shell("cat; echo done"), stdin: Array("hello\nworld\n".utf8)), onOutput: { _ in })
-        #expect(result.stdout == "hello\nworld\ndone\n")
+        #expect(result.stdout == "hello\nworld\ndone")
         let noStdin = try await target.run(Command(.shell("cat; echo eof")), onOutput: { _ in })
-        #expect(noStdin.stdout == "eof\n")
+        #expect(noStdin.stdout == "eof")
         // More than the channel window, echoed back: stdin and stdout must interleave.
         let big = [UInt8](repeating: UInt8(ascii: "x"), count: 4 << 20)
         let echoed = try await target.run(Command(.shell("cat | wc -c"), stdin: big), onOutput: { _ in })
@@ -67,7 +67,7 @@ struct SSHCommandTests {
         let result = try await target.run(command, onOutput: { _ in })
         #expect(result.stdout == "it's \"me\" $HOME|x y|/usr/share")
         let argv = try await target.run(Command(.argv(["pwd"]), workingDirectory: "/tmp"), onOutput: { _ in })
-        #expect(argv.stdout == "/tmp\n")
+        #expect(argv.stdout == "/tmp")
         await #expect(throws: TargetError.self) {
             try await target.run(Command(.shell("true"), environment: ["A B": "x"]), onOutput: { _ in })
         }
@@ -84,7 +84,7 @@ struct SSHCommandTests {
         #expect(result.stdout.utf8.count == 1000)
         #expect(result.stdoutTruncated)
         #expect(!result.stderrTruncated)
-        #expect(result.stderr == "end\n")
+        #expect(result.stderr == "end")
         #expect(counter.all.count == 1)
     }
 
@@ -102,7 +102,7 @@ struct SSHCommandTests {
         let check = try await target.run(Command(.shell(
             "sleep 0.2; case \"$(ps -o stat= -p $(cat \(pidFile)))\" in ''|Z*) echo gone;; *) echo alive;; esac; rm -f \(pidFile)")),
             onOutput: { _ in })
-        #expect(check.stdout == "gone\n")
+        #expect(check.stdout == "gone")
     }
 
     @Test func cancellationStopsTheRemoteCommand() async throws {
@@ -113,7 +113,7 @@ struct SSHCommandTests {
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
         // The session is still usable afterwards.
-        #expect(try await target.run(Command(.shell("echo ok")), onOutput: { _ in }).stdout == "ok\n")
+        #expect(try await target.run(Command(.shell("echo ok")), onOutput: { _ in }).stdout == "ok")
     }
 
     @Test func droppedConnectionFails() async throws {
@@ -148,7 +148,7 @@ struct SSHFileTests {
         #expect(second.split(separator: " ")[1] != first.split(separator: " ")[1])
         #expect(try await target.readFile(path, limit: 1 << 20) == big)
         let listing = try await target.run(Command(.argv(["ls", "-A", directory])), onOutput: { _ in }).stdout
-        #expect(listing == "config file\n")
+        #expect(listing == "config file")
 
         await #expect(throws: TargetError.self) { try await target.readFile(path, limit: 1000) }
         await #expect(throws: TargetError.self) { try await target.readFile("\(directory)/missing", limit: 1000) }
@@ -173,7 +173,7 @@ struct SSHConnectTests {
         // accept-new appends the key; a strict connection then succeeds.
         _ = try await connect(server, knownHosts: knownHosts, policy: .acceptNew)
         let target = try await connect(server, knownHosts: knownHosts)
-        #expect(try await target.run(Command(.shell("echo hi")), onOutput: { _ in }).stdout == "hi\n")
+        #expect(try await target.run(Command(.shell("echo hi")), onOutput: { _ in }).stdout == "hi")
     }
 
     @Test func changedHostKeyIsRefused() async throws {

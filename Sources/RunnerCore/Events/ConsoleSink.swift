@@ -3,6 +3,10 @@ import Synchronization
 
 /// Human output: each step's name, host, status and duration; output lines as they come;
 /// a live elapsed time for long steps on a terminal; a summary table at the end.
+///
+/// What commands print and what params hold is shown through `TerminalText.visible` (no raw
+/// escape sequences reach the terminal). A line that arrives in pieces is printed once whole,
+/// or, past `Style.maxLineBytes`, shortened with a `… [N bytes cut]` marker.
 public final class ConsoleSink: EventSink {
     public struct Style: Sendable {
         public var color: Bool
@@ -10,11 +14,15 @@ public final class ConsoleSink: EventSink {
         public var live: Bool
         /// Show step output lines (not just status lines).
         public var showOutput: Bool
+        /// Bytes of one output line shown; the rest is replaced by a marker (`--output json`
+        /// and the run store keep whole lines).
+        public var maxLineBytes: Int
 
-        public init(color: Bool, live: Bool, showOutput: Bool = true) {
+        public init(color: Bool, live: Bool, showOutput: Bool = true, maxLineBytes: Int = 16 << 10) {
             self.color = color
             self.live = live
             self.showOutput = showOutput
+            self.maxLineBytes = maxLineBytes
         }
 
         /// Colours and live status on a terminal, unless `NO_COLOR` is set.
@@ -37,21 +45,35 @@ public final class ConsoleSink: EventSink {
         var rows: [Row] = []
         var statusLineShown = false
         var ticker: Task<Void, Never>?
+        var lines: LineJoiner<OutputKey>
     }
 
     private struct StepKey: Hashable {
         var name: String
         var host: String?
         var item: String?
+
+        init(_ ref: StepRef?) {
+            name = ref?.name ?? ""
+            host = ref?.host
+            item = ref?.item
+        }
+    }
+
+    /// One stream of one step: where the pieces of a long line are joined.
+    private struct OutputKey: Hashable {
+        var step: StepKey
+        var stream: OutputStream
     }
 
     private let out: FileOutput
     private let style: Style
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
     public init(out: FileOutput = .stdout, style: Style) {
         self.out = out
         self.style = style
+        state = Mutex(State(lines: LineJoiner(limit: style.maxLineBytes)))
     }
 
     private func paint(_ text: String, _ code: String) -> String {
@@ -69,8 +91,12 @@ public final class ConsoleSink: EventSink {
     }
 
     private func where_(_ ref: StepRef) -> String {
-        ref.host.map { paint(" @\($0)", "36") } ?? ""
+        ref.host.map { paint(" @\(visible($0))", "36") } ?? ""
     }
+
+    private func visible(_ text: String) -> String { TerminalText.visible(text) }
+
+    private func label(_ ref: StepRef) -> String { visible(ref.label) }
 
     public func handle(_ event: Event) {
         state.withLock { s in
@@ -78,19 +104,18 @@ public final class ConsoleSink: EventSink {
             switch event.kind {
             case .runStarted(let pipeline, _, let params, _):
                 let shown = params.keys.sorted().map { "\($0)=\(params[$0]!.interpolated)" }.joined(separator: " ")
-                lines.append(paint("▶ \(pipeline)", "1") + paint("  run \(event.runID)", "90") + (shown.isEmpty ? "" : "  \(shown)"))
+                lines.append(paint("▶ \(visible(pipeline))", "1") + paint("  run \(event.runID)", "90") + (shown.isEmpty ? "" : "  \(visible(shown))"))
             case .stepStarted:
                 guard let ref = event.step else { break }
-                s.running[StepKey(name: ref.name, host: ref.host, item: ref.item)] = (ref, ContinuousClock.now)
+                s.running[StepKey(ref)] = (ref, ContinuousClock.now)
                 let phase = ref.phase.map { paint("[\($0)] ", "90") } ?? ""
-                lines.append("  \(paint("▸", "34")) \(phase)\(ref.label)\(where_(ref))")
+                lines.append("  \(paint("▸", "34")) \(phase)\(label(ref))\(where_(ref))")
                 startTicker(&s)
             case .output(let line):
                 guard style.showOutput else { break }
-                let prefix = s.running.count > 1 || event.step?.host != nil
-                    ? paint("\(event.step?.host ?? event.step?.label ?? ""): ", "90") : ""
-                let text = line.stream == .stderr ? paint(line.text, "33") : line.text
-                lines.append("    \(paint("│", "90")) \(prefix)\(text)")
+                let key = OutputKey(step: StepKey(event.step), stream: line.stream)
+                guard let whole = s.lines.add(line.text, continues: line.continues, for: key) else { break }
+                lines.append(outputLine(whole, stream: line.stream, step: event.step, parallel: s.running.count > 1))
             case .log(let level, let text):
                 let tag = switch level {
                 case .debug: paint("debug", "90")
@@ -98,25 +123,34 @@ public final class ConsoleSink: EventSink {
                 case .warn: paint("warn", "33")
                 case .error: paint("error", "31")
                 }
-                lines.append("    \(tag) \(text)")
+                lines.append("    \(tag) \(visible(text))")
             case .stepFinished(let status, let duration, let attempts, _, let outputs, let error):
                 guard let ref = event.step else { break }
-                s.running[StepKey(name: ref.name, host: ref.host, item: ref.item)] = nil
+                s.running[StepKey(ref)] = nil
+                for stream in [OutputStream.stdout, .stderr] {
+                    // A line whose last piece never came (the command was killed in mid-line).
+                    if let open = s.lines.close(OutputKey(step: StepKey(ref), stream: stream)), style.showOutput {
+                        lines.append(outputLine(open, stream: stream, step: ref, parallel: s.running.count > 0))
+                    }
+                }
                 s.rows.append(Row(ref: ref, status: status, duration: duration, note: outputs["summary"]?.stringValue))
                 let tries = attempts > 1 ? paint(" (\(attempts) attempts)", "90") : ""
                 let phase = ref.phase.map { paint("[\($0)] ", "90") } ?? ""
-                lines.append("  \(symbol(status)) \(phase)\(ref.label)\(where_(ref))  \(paint(status == .skipped ? "skipped" : DurationParser.format(duration), "90"))\(tries)")
+                lines.append("  \(symbol(status)) \(phase)\(label(ref))\(where_(ref))  \(paint(status == .skipped ? "skipped" : DurationParser.format(duration), "90"))\(tries)")
                 if let error {
                     for line in error.split(separator: "\n", omittingEmptySubsequences: false) {
-                        lines.append("      \(paint(String(line), "31"))")
+                        lines.append("      \(paint(visible(String(line)), "31"))")
                     }
                 }
             case .runFinished(let status, let duration, let counts, let error):
                 s.ticker?.cancel()
                 s.ticker = nil
+                for (key, open) in s.lines.closeAll() where style.showOutput {
+                    lines.append(outputLine(open, stream: key.stream, step: nil, parallel: false))
+                }
                 lines += summary(s.rows, status: status, duration: duration, counts: counts, error: error)
             case .lockWaiting(let key, let holder):
-                lines.append("  \(paint("…", "33")) waiting for lock '\(key)' held by \(holder)")
+                lines.append("  \(paint("…", "33")) waiting for lock '\(visible(key))' held by \(visible(holder))")
             }
             guard !lines.isEmpty else { return }
             var text = clearStatus(&s)
@@ -124,6 +158,14 @@ public final class ConsoleSink: EventSink {
             text += drawStatus(&s)
             out.write(text)
         }
+    }
+
+    /// One output line as printed: `│`, the host or step when several could be speaking, the text.
+    private func outputLine(_ line: LineJoiner<OutputKey>.Line, stream: OutputStream, step: StepRef?, parallel: Bool) -> String {
+        let prefix = parallel || step?.host != nil ? paint("\(visible(step?.host ?? step?.label ?? "")): ", "90") : ""
+        var text = visible(line.text)
+        if line.cutBytes > 0 { text += paint("… [\(line.cutBytes) bytes cut]", "90") }
+        return "    \(paint("│", "90")) \(prefix)\(stream == .stderr ? paint(text, "33") : text)"
     }
 
     private func summary(_ rows: [Row], status: RunStatus, duration: Duration, counts: StepCounts, error: String?) -> [String] {
@@ -134,7 +176,7 @@ public final class ConsoleSink: EventSink {
             func pad(_ s: String, _ n: Int) -> String { s.count >= n ? String(s.prefix(n)) : s + String(repeating: " ", count: n - s.count) }
             lines.append(paint("  " + pad("STEP", nameWidth) + "  " + pad("HOST", hostWidth) + "  " + pad("STATUS", 9) + "  DURATION", "1"))
             for row in rows {
-                let name = (row.ref.phase.map { "[\($0)] " } ?? "") + row.ref.label
+                let name = visible((row.ref.phase.map { "[\($0)] " } ?? "") + row.ref.label)
                 let st = pad(row.status.rawValue, 9)
                 let colored = switch row.status {
                 case .ok: paint(st, "32")
@@ -144,8 +186,8 @@ public final class ConsoleSink: EventSink {
                 case .cancelled: paint(st, "35")
                 }
                 let time = row.status == .skipped ? "-" : DurationParser.format(row.duration)
-                lines.append("  " + pad(name, nameWidth) + "  " + pad(row.ref.host ?? "local", hostWidth) + "  " + colored + "  "
-                             + (row.note.map { pad(time, 8) + "  " + paint($0, "90") } ?? time))
+                lines.append("  " + pad(name, nameWidth) + "  " + pad(visible(row.ref.host ?? "local"), hostWidth) + "  " + colored + "  "
+                             + (row.note.map { pad(time, 8) + "  " + paint(visible($0), "90") } ?? time))
             }
         }
         let verdict = switch status {
@@ -158,7 +200,7 @@ public final class ConsoleSink: EventSink {
         if counts.cancelled > 0 { countsLine += ", \(counts.cancelled) cancelled" }
         lines.append("")
         lines.append("\(verdict) in \(DurationParser.format(duration)): \(countsLine)")
-        if let error, status != .succeeded { lines.append(paint(error, "31")) }
+        if let error, status != .succeeded { lines.append(paint(visible(error), "31")) }
         return lines
     }
 
@@ -193,7 +235,7 @@ public final class ConsoleSink: EventSink {
         let now = ContinuousClock.now
         let long = s.running.values.filter { now - $0.started >= .seconds(2) }.sorted { $0.started < $1.started }
         guard !long.isEmpty else { return "" }
-        let parts = long.prefix(3).map { "\($0.ref.label)\($0.ref.host.map { "@\($0)" } ?? "") \(DurationParser.format(now - $0.started))" }
+        let parts = long.prefix(3).map { "\(label($0.ref))\($0.ref.host.map { "@\(visible($0))" } ?? "") \(DurationParser.format(now - $0.started))" }
         s.statusLineShown = true
         let more = long.count > 3 ? " +\(long.count - 3)" : ""
         return paint("  ⏱ " + parts.joined(separator: " · ") + more, "90")

@@ -35,6 +35,8 @@ public final class JSONLinesSink: EventSink {
         case .output(let line):
             object["event"] = "output"
             object["stream"] = .string(line.stream.rawValue)
+            // A piece of a long line: the next output event of this step and stream goes on with it.
+            if line.continues { object["continues"] = .bool(true) }
         case .log: object["event"] = "log"
         case .stepFinished(let status, let duration, let attempts, let exitCode, let outputs, let error):
             object["event"] = "step_finished"

@@ -111,10 +111,13 @@ public struct LogRecord: Codable, Sendable, Hashable, FetchableRecord, Persistab
     /// `stdout` or `stderr` for command output; `nil` for the runner's own messages.
     public var stream: String?
     public var message: String
+    /// A piece of a long output line that goes on in the next line of the same step, host and
+    /// stream (see `OutputLine.continues`).
+    public var continues: Bool
 
     public init(
         runID: String, seq: Int, ts: Date, level: String = "info", step: String? = nil,
-        host: String? = nil, stream: String? = nil, message: String
+        host: String? = nil, stream: String? = nil, message: String, continues: Bool = false
     ) {
         self.runID = runID
         self.seq = seq
@@ -124,6 +127,7 @@ public struct LogRecord: Codable, Sendable, Hashable, FetchableRecord, Persistab
         self.host = host
         self.stream = stream
         self.message = message
+        self.continues = continues
     }
 }
 
@@ -172,5 +176,20 @@ extension LogRecord {
         container["host"] = host
         container["stream"] = stream
         container["message"] = message
+        container["continues"] = continues
+    }
+
+    /// Explicit decoding: a store written before `continues` existed (schema v1), read by a
+    /// read-only command that cannot migrate it, has no such column.
+    public init(row: Row) throws {
+        runID = row["runID"]
+        seq = row["seq"]
+        ts = row["ts"]
+        level = row["level"]
+        step = row["step"]
+        host = row["host"]
+        stream = row["stream"]
+        message = row["message"]
+        continues = row["continues"] ?? false
     }
 }

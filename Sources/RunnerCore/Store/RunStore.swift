@@ -21,7 +21,8 @@ public final class RunStore: Sendable {
     public let directory: String
     /// The database file, `directory/runs.sqlite`.
     public let path: String
-    private let pool: DatabasePool
+    /// A `DatabasePool` for a writer; a read-only `DatabaseQueue` for `init(readingFrom:)`.
+    let pool: any DatabaseWriter
 
     /// Opens the store in `directory`, creating the directory (mode 0700) and the database,
     /// and migrating an existing database to the current schema.
@@ -53,6 +54,39 @@ public final class RunStore: Sendable {
         } catch {
             throw RunStoreError.cannotOpen(path: path, reason: Self.reason(for: error))
         }
+    }
+
+    /// Opens an existing store for reading only: no directory, lock file or migration is
+    /// created, so history can be read from a read-only state directory or file system.
+    ///
+    /// A store written by an older runner is read as it is (it is migrated by the next writer).
+    /// - Throws: `RunStoreError.cannotOpen` when there is no store or it cannot be read.
+    public init(readingFrom directory: String) throws {
+        let path = Self.join(directory, "runs.sqlite")
+        self.directory = directory
+        self.path = path
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.label = "RunStore"
+        do {
+            guard FileManager.default.fileExists(atPath: path) else { throw StoreFailure("no such file") }
+            do {
+                pool = try Self.openReadOnly(path, configuration)
+            } catch {
+                guard !FileManager.default.fileExists(atPath: path + "-wal") else { throw error }
+                // A cleanly closed WAL database in a directory we cannot write: SQLite cannot
+                // create its `-shm` file. With no `-wal` file there is nothing besides the main
+                // file to read, so it is opened as immutable (no locking, no shared memory).
+                pool = try Self.openReadOnly("file:" + Self.uriEscaped(path) + "?immutable=1", configuration)
+            }
+        } catch {
+            throw RunStoreError.cannotOpen(path: path, reason: Self.reason(for: error))
+        }
+    }
+
+    /// Whether `directory` holds a store (read-only commands say "no runs yet" otherwise).
+    public static func exists(in directory: String) -> Bool {
+        FileManager.default.fileExists(atPath: join(directory, "runs.sqlite"))
     }
 
     /// Where the store lives by default: `$RUNNER_STATE_DIR`, else `$XDG_STATE_HOME/runner`
@@ -152,10 +186,19 @@ public final class RunStore: Sendable {
         }
     }
 
-    /// The log lines of a run, by `seq`.
+    /// The log lines of a run, by `seq`. Loads them all: `forEachLog` streams them instead.
     public func logs(runID: String) throws -> [LogRecord] {
+        var all: [LogRecord] = []
+        try forEachLog(runID: runID) { all.append($0) }
+        return all
+    }
+
+    /// Calls `body` with each log line of a run, by `seq`, reading them one at a time (a
+    /// run's log may be larger than memory should hold).
+    public func forEachLog(runID: String, _ body: (LogRecord) throws -> Void) throws {
         try read("read logs of run \(runID)") { db in
-            try LogRecord.filter(Column("runID") == runID).order(Column("seq")).fetchAll(db)
+            let lines = try LogRecord.filter(Column("runID") == runID).order(Column("seq")).fetchCursor(db)
+            while let line = try lines.next() { try body(line) }
         }
     }
 
@@ -216,6 +259,12 @@ extension RunStore {
                 t.primaryKey(["runID", "seq"])
             }
         }
+        // Long output lines are stored as their pieces; `continues` marks all but the last.
+        migrator.registerMigration("v2-log-pieces") { db in
+            try db.alter(table: "logs") { t in
+                t.add(column: "continues", .boolean).notNull().defaults(to: false)
+            }
+        }
         return migrator
     }
 }
@@ -223,7 +272,7 @@ extension RunStore {
 // MARK: - Helpers
 
 extension RunStore {
-    private func write<T>(_ operation: @autoclosure () -> String, _ updates: (Database) throws -> T) throws -> T {
+    func write<T>(_ operation: @autoclosure () -> String, _ updates: (Database) throws -> T) throws -> T {
         do {
             return try pool.write(updates)
         } catch let error as RunStoreError {
@@ -272,6 +321,17 @@ extension RunStore {
             }
             return error.localizedDescription
         }
+    }
+
+    private static func openReadOnly(_ path: String, _ configuration: Configuration) throws -> DatabaseQueue {
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        try queue.read { db in _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }  // fail here, not later
+        return queue
+    }
+
+    /// A path as the path of a `file:` URI.
+    private static func uriEscaped(_ path: String) -> String {
+        path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "?#%"))) ?? path
     }
 
     static func join(_ directory: String, _ name: String) -> String {

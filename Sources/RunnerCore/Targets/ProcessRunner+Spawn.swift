@@ -112,6 +112,7 @@ extension ProcessRunner {
             usleep(useconds_t(1000 << min(attempt, 5)))
         }
         guard rc == 0 else {
+            if rc == E2BIG { throw failure(CommandSize.tooLong(command, program: program)) }
             let place = command.workingDirectory.map { " in '\($0)'" } ?? ""
             throw failure("cannot run '\(program)'\(place): \(errorString(rc))")
         }

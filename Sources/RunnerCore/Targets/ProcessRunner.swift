@@ -29,8 +29,8 @@ struct ProcessRunner {
     private let onOutput: @Sendable (OutputLine) -> Void
     private let deadline: ContinuousClock.Instant?
     private let clock = ContinuousClock()
-    private var stdout: OutputCapture
-    private var stderr: OutputCapture
+    private var stdout: OutputPipe
+    private var stderr: OutputPipe
     private var stdin: StdinFeeder?
     private var phase = Phase.running
     /// The leader has exited (it stays unreaped, keeping its pid and group id reserved).
@@ -50,8 +50,8 @@ struct ProcessRunner {
         self.wakeFD = wakeFD
         self.onOutput = onOutput
         deadline = command.timeout.map { process.started.advanced(by: $0) }
-        stdout = OutputCapture(.stdout, fd: process.stdout, limit: command.outputLimit)
-        stderr = OutputCapture(.stderr, fd: process.stderr, limit: command.outputLimit)
+        stdout = OutputPipe(.stdout, fd: process.stdout, limit: command.outputLimit)
+        stderr = OutputPipe(.stderr, fd: process.stderr, limit: command.outputLimit)
         stdin = process.stdin.map { StdinFeeder(fd: $0, bytes: command.stdin ?? []) }
     }
 
@@ -154,8 +154,8 @@ struct ProcessRunner {
         if cancelled { return .failure(CancellationError()) }
         return .success(CommandResult(
             exitCode: exitCode, signal: signal,
-            stdout: stdout.text, stderr: stderr.text,
-            stdoutTruncated: stdout.truncated, stderrTruncated: stderr.truncated,
+            stdout: stdout.capture.text, stderr: stderr.capture.text,
+            stdoutTruncated: stdout.capture.truncated, stderrTruncated: stderr.capture.truncated,
             timedOut: timedOut, duration: duration))
     }
 
@@ -208,52 +208,24 @@ struct ProcessRunner {
     }
 }
 
-/// One output stream of a child: splits what arrives into lines for streaming, and keeps the
-/// last `limit` bytes for the result.
-struct OutputCapture {
-    /// Longer lines are streamed in pieces of this size (at a UTF-8 boundary).
-    static let maxLineLength = 1 << 16
-
-    let stream: OutputStream
+/// The read end of one output pipe of a child, and what has been captured from it.
+struct OutputPipe {
     private(set) var fd: Int32
-    private let limit: Int
-    private var partial: [UInt8] = []
-    private var tail: [UInt8] = []
-    private var total = 0
+    private(set) var capture: OutputCapture
 
     init(_ stream: OutputStream, fd: Int32, limit: Int) {
-        self.stream = stream
         self.fd = fd
-        self.limit = max(0, limit)
+        capture = OutputCapture(stream, limit: limit)
     }
 
     var isOpen: Bool { fd >= 0 }
-
-    /// True when more bytes arrived than `limit`.
-    var truncated: Bool { total > limit }
-
-    /// The kept tail as text: a UTF-8 sequence cut by truncation is dropped, invalid bytes become
-    /// U+FFFD, and a single trailing newline is removed.
-    var text: String {
-        var bytes = tail.suffix(limit)
-        var skipped = 0
-        while truncated, skipped < 3, let first = bytes.first, first & 0xC0 == 0x80 {
-            bytes.removeFirst()
-            skipped += 1
-        }
-        if bytes.last == 0x0A { bytes.removeLast() }
-        if bytes.last == 0x0D { bytes.removeLast() }
-        return String(decoding: bytes, as: UTF8.self)
-    }
 
     /// One `read()`, after `poll()` reported the pipe readable or hung up. At EOF the pipe is
     /// closed and a final partial line delivered.
     mutating func readAvailable(into buffer: UnsafeMutableRawBufferPointer, emit: (OutputLine) -> Void) {
         let count = read(fd, buffer.baseAddress, buffer.count)
         if count > 0 {
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<count])
-            keep(chunk)
-            split(chunk, emit: emit)
+            capture.append(UnsafeRawBufferPointer(rebasing: buffer[..<count]), emit: emit)
         } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
             close(emit: emit)
         }
@@ -264,56 +236,7 @@ struct OutputCapture {
         guard fd >= 0 else { return }
         _ = closeDescriptor(fd)
         fd = -1
-        if !partial.isEmpty {
-            deliver(partial[...], emit: emit)
-            partial.removeAll()
-        }
-    }
-
-    private mutating func keep(_ chunk: UnsafeRawBufferPointer) {
-        total += chunk.count
-        guard limit > 0 else { return }
-        if chunk.count >= limit {
-            tail.removeAll(keepingCapacity: true)
-            tail.append(contentsOf: chunk.suffix(limit))
-            return
-        }
-        tail.append(contentsOf: chunk)
-        // Trim in batches so appending stays amortised O(1) per byte.
-        if tail.count - limit >= max(limit, 1 << 16) { tail.removeFirst(tail.count - limit) }
-    }
-
-    private mutating func split(_ chunk: UnsafeRawBufferPointer, emit: (OutputLine) -> Void) {
-        guard let base = chunk.baseAddress else { return }
-        var start = 0
-        while start < chunk.count {
-            guard let newline = memchr(base + start, 0x0A, chunk.count - start) else {
-                partial.append(contentsOf: chunk[start...])
-                while partial.count >= Self.maxLineLength {
-                    var cut = Self.maxLineLength
-                    while cut > Self.maxLineLength - 4 && partial[cut] & 0xC0 == 0x80 { cut -= 1 }
-                    deliver(partial[..<cut], emit: emit)
-                    partial.removeFirst(cut)
-                }
-                return
-            }
-            let end = base.distance(to: UnsafeRawPointer(newline))
-            if partial.isEmpty {
-                deliver(chunk[start..<end], emit: emit)
-            } else {
-                partial.append(contentsOf: chunk[start..<end])
-                deliver(partial[...], emit: emit)
-                partial.removeAll(keepingCapacity: true)
-            }
-            start = end + 1
-        }
-    }
-
-    private func deliver<Bytes: BidirectionalCollection<UInt8>>(_ line: Bytes, emit: (OutputLine) -> Void)
-    where Bytes.SubSequence == Bytes {
-        var line = line
-        if line.last == 0x0D { line.removeLast() }
-        emit(OutputLine(stream, String(decoding: line, as: UTF8.self)))
+        capture.finish(emit: emit)
     }
 }
 
