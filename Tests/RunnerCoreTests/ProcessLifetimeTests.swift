@@ -12,6 +12,7 @@ import Testing
     /// and a process that made its own group (`setpgrp`), beside an ordinary background child.
     @Test func timeoutStopsWhatLeftTheGroup() async throws {
         let marks = Marks(3)
+        defer { marks.kill() }  // even when the test fails
         let processes = RunProcesses()
         let script = """
             setsid sleep \(marks[0]) &
@@ -28,6 +29,7 @@ import Testing
     /// Cancelling the calling task is a stop too.
     @Test func cancellationStopsWhatLeftTheGroup() async throws {
         let marks = Marks(1)
+        defer { marks.kill() }  // even when the test fails
         let dir = TempDir()
         let processes = RunProcesses()
         let task = Task {
@@ -46,6 +48,7 @@ import Testing
     /// fork into a new session. The run says what it stopped.
     @Test func theEndOfARunStopsItsBackgroundProcesses() async throws {
         let marks = Marks(3)
+        defer { marks.kill() }  // even when the test fails
         let dir = TempDir()
         let r = try await Harness.run("""
             steps:
@@ -65,6 +68,7 @@ import Testing
     /// One run's end does not touch another run's processes, nor processes outside any run.
     @Test func otherRunsAreLeftAlone() async throws {
         let marks = Marks(3)
+        defer { marks.kill() }  // even when the test fails
         let first = RunProcesses(), second = RunProcesses()
         _ = try await LocalTarget(processes: first).run(Command(.shell("sleep \(marks[0]) &"))) { _ in }
         _ = try await LocalTarget(processes: second).run(Command(.shell("sleep \(marks[1]) &"))) { _ in }
@@ -75,7 +79,6 @@ import Testing
         #expect(marks.running(0) == [] && marks.running(1).count == 1 && marks.running(2).count == 1)
         await second.stopLeftovers()
         #expect(marks.running(1) == [] && marks.running(2).count == 1)
-        marks.kill()
     }
 
     /// A command inherits its own run's lock descriptors, and only those.
@@ -100,6 +103,7 @@ import Testing
     @Test func aLockStaysHeldWhileTheRunsProcessesRun() async throws {
         let dir = TempDir()
         let marks = Marks(1)
+        defer { marks.kill() }  // even when the test fails
         let processes = RunProcesses()
         let lock = try await RunLock.acquire(key: "outlive", directory: dir.path, holder: "run R of p", processes: processes,
                                              wait: false) { _ in }
