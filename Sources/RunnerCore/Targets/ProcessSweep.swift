@@ -132,23 +132,9 @@ enum ProcessSweep {
         #endif
     }
 
-    /// The contents of `/proc/<pid>/<file>`, or nil when it cannot be read (gone, not ours).
+    /// The contents of `/proc/<pid>/<file>`, or nil when it cannot be read (gone, not ours, too large).
     private static func readProcFile(_ pid: pid_t, _ file: String, limit: Int) -> [UInt8]? {
-        let fd = open("/proc/\(pid)/\(file)", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { _ = closeFD(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < limit {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count == 0 { break }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
-            bytes.append(contentsOf: chunk[..<count])
-        }
-        return bytes
+        try? LocalFiles.read("/proc/\(pid)/\(file)", limit: limit, target: "local")
     }
 }
 
