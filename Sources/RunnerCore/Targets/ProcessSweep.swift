@@ -112,8 +112,12 @@ enum ProcessSweep {
             guard let pid = pid_t(name), pid > 0, pid != me else { continue }
             var info = stat()
             guard stat("/proc/\(pid)", &info) == 0, info.st_uid == user else { continue }
-            let pidfd = LibC.pidfdOpen.map { $0(pid, 0) }.flatMap { $0 >= 0 ? $0 : nil }
-            if LibC.pidfdOpen != nil && pidfd == nil { continue }  // gone already
+            var pidfd: Int32?
+            if let pidfdOpen = LibC.pidfdOpen {
+                let fd = pidfdOpen(pid, 0)
+                if fd >= 0 { pidfd = fd } else if errno == ESRCH { continue }  // gone already
+                // Any other failure (ENOSYS: a kernel before 5.3): kill(pid) it is.
+            }
             let candidate = Candidate(found: Found(pid: pid, name: ""), pidfd: pidfd)
             guard let environment = readProcFile(pid, "environ", limit: 1 << 22),
                   let tag = tagValue(inEnvironment: environment),
