@@ -52,4 +52,16 @@ import Testing
         #expect(output.contains("deploy.yml:1:14: the concurrency key is empty"), "\(output)")
         #expect(output.contains("deploy.yml:4:18: a pipeline cannot call itself (deploy.yml → deploy.yml)"), "\(output)")
     }
+
+    /// A runner started by a run's step tags its commands with that run's token too, so the
+    /// outer run's sweep reaches them.
+    @Test func anInnerRunnersCommandsCarryTheOuterRunsTag() throws {
+        let cli = CLI()
+        cli.write("p.yml", "steps:\n  - run: printf '%s' \"$RUNNER_PROCESS_TAG\" > tag\n")
+        let r = try cli.run("run", "p.yml", env: ["RUNNER_PROCESS_TAG": "router1.7"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let tokens = (cli.read("tag") ?? "").split(separator: " ")
+        #expect(tokens.count == 2 && tokens.first == "router1.7", "\(tokens)")
+        #expect(tokens.last?.hasSuffix(".1") == true && tokens.last?.hasPrefix("r") == true, "\(tokens)")
+    }
 }
