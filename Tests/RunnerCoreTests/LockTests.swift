@@ -14,7 +14,7 @@ import Testing
     @Test func secondRunWaitsWithAMessage() async throws {
         let dir = TempDir()
         async let first = Harness.run(yaml, dir: dir)
-        try await Task.sleep(for: .milliseconds(400))
+        try await waitForHolder(dir)
         let second = try await Harness.run("concurrency: deploy-phone\nsteps:\n  - run: true\n", dir: dir)
         let firstResult = try await first
         #expect(firstResult.outcome.status == .succeeded)
@@ -27,7 +27,7 @@ import Testing
     @Test func noWaitFailsAtOnce() async throws {
         let dir = TempDir()
         async let first = Harness.run(yaml, dir: dir)
-        try await Task.sleep(for: .milliseconds(400))
+        try await waitForHolder(dir)
         let second = try await Harness.run("concurrency: deploy-phone\nsteps:\n  - run: echo ran\n", dir: dir, noWait: true)
         _ = try await first
         #expect(second.outcome.status == .failed)
@@ -38,7 +38,7 @@ import Testing
     @Test func differentKeysDoNotBlock() async throws {
         let dir = TempDir()
         async let first = Harness.run(yaml, dir: dir)
-        try await Task.sleep(for: .milliseconds(300))
+        try await waitForHolder(dir)
         let second = try await Harness.run("concurrency: deploy-other\nsteps:\n  - run: true\n", dir: dir, noWait: true)
         _ = try await first
         #expect(second.outcome.status == .succeeded)
@@ -119,5 +119,10 @@ import Testing
         #expect(r.outcome.status == .failed)
         #expect(r.outcome.error?.hasSuffix("pipeline.yml:3:14: the concurrency key is 300 bytes long; the limit is 255") == true, "\(r.outcome.error ?? "")")
         #expect(dir.read("ran") == nil)
+    }
+
+    /// Waits until a run holds the `deploy-phone` lock (its holder record is written).
+    private func waitForHolder(_ dir: TempDir) async throws {
+        try await waitFor { dir.read("locks/" + RunLock.fileName(for: "deploy-phone"))?.contains("pid: ") == true }
     }
 }
