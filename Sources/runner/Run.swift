@@ -19,6 +19,10 @@ struct Run: AsyncParsableCommand {
             Ctrl-C (or SIGTERM) cancels running steps, runs `finally`, and exits 130; a second \
             Ctrl-C exits at once.
 
+            Nothing a run starts locally outlives it: processes its steps left in the background \
+            are stopped when it ends. A `concurrency:` lock stays held while any process of its \
+            run still runs, even after `kill -9` of runner; --no-wait then names those processes.
+
             Steps with `on:` run on inventory hosts over SSH: one connection per host for the \
             whole run, host keys checked against known_hosts, ~/.ssh/config honoured \
             (docs/ssh.md).

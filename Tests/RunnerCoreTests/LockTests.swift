@@ -14,15 +14,11 @@ import Testing
     @Test func secondRunWaitsWithAMessage() async throws {
         let dir = TempDir()
         async let first = Harness.run(yaml, dir: dir)
-        try await Task.sleep(for: .milliseconds(400))
-        let clock = ContinuousClock()
-        let start = clock.now
+        try await waitForHolder(dir)
         let second = try await Harness.run("concurrency: deploy-phone\nsteps:\n  - run: true\n", dir: dir)
-        let waited = clock.now - start
         let firstResult = try await first
         #expect(firstResult.outcome.status == .succeeded)
         #expect(second.outcome.status == .succeeded)
-        #expect(waited > .milliseconds(500), "the second run should have waited, took \(waited)")
         let waiting = second.sink.all.compactMap { if case .lockWaiting(let key, let holder) = $0.kind { (key, holder) } else { nil } }
         #expect(waiting.first?.0 == "deploy-phone")
         #expect(waiting.first?.1.contains("run \(firstResult.outcome.runID)") == true)
@@ -31,7 +27,7 @@ import Testing
     @Test func noWaitFailsAtOnce() async throws {
         let dir = TempDir()
         async let first = Harness.run(yaml, dir: dir)
-        try await Task.sleep(for: .milliseconds(400))
+        try await waitForHolder(dir)
         let second = try await Harness.run("concurrency: deploy-phone\nsteps:\n  - run: echo ran\n", dir: dir, noWait: true)
         _ = try await first
         #expect(second.outcome.status == .failed)
@@ -42,7 +38,7 @@ import Testing
     @Test func differentKeysDoNotBlock() async throws {
         let dir = TempDir()
         async let first = Harness.run(yaml, dir: dir)
-        try await Task.sleep(for: .milliseconds(300))
+        try await waitForHolder(dir)
         let second = try await Harness.run("concurrency: deploy-other\nsteps:\n  - run: true\n", dir: dir, noWait: true)
         _ = try await first
         #expect(second.outcome.status == .succeeded)
@@ -53,7 +49,7 @@ import Testing
         let dir = TempDir()
         let lockDir = dir.path + "/locks"
         try FileManager.default.createDirectory(atPath: lockDir, withIntermediateDirectories: true)
-        let lockFile = lockDir + "/deploy-phone.lock"
+        let lockFile = lockDir + "/" + RunLock.fileName(for: "deploy-phone")
         // A separate process takes the lock (flock(1) from util-linux), writes a holder line and is killed.
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -73,5 +69,60 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: lockFile))
         let recovered = try await Harness.run("concurrency: deploy-phone\nsteps:\n  - run: true\n", dir: dir, noWait: true)
         #expect(recovered.outcome.status == .succeeded, "\(recovered.outcome.error ?? "")")
+    }
+
+    /// A lock file is named by a digest: a secret in the key shows neither in the name nor in
+    /// the holder record, and keys of any characters map to fixed-size names.
+    @Test func lockFilesShowNoPartOfTheKey() async throws {
+        let dir = TempDir()
+        let r = try await Harness.run("""
+            params:
+              pw: { secret: true }
+            concurrency: lock-${{ params.pw }}
+            steps:
+              - run: echo ran
+            """, params: ["pw": "hunter2-Zq"], dir: dir)
+        #expect(r.outcome.status == .succeeded, "\(r.outcome.error ?? "")")
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/locks")
+        #expect(names == [RunLock.fileName(for: "lock-hunter2-Zq")])
+        for name in names {
+            #expect(!name.contains("hunter2"))
+            #expect(dir.read("locks/" + name)?.contains("hunter2") == false)
+        }
+        #expect(RunLock.fileName(for: "a/../b") == RunLock.fileName(for: "a/../b"))
+        #expect(RunLock.fileName(for: String(repeating: "é", count: 127)).count == 69)
+        #expect(RunLock.fileName(for: "lock-a") != RunLock.fileName(for: "lock-b"))
+    }
+
+    /// A key known when the file loads is checked then (file:line:column); a key built from
+    /// params is checked before anything runs.
+    @Test func keysAreCheckedAtLoadAndBeforeTheRun() async throws {
+        func problems(_ yaml: String) -> [String] {
+            let dir = TempDir()
+            return Harness.diagnostics(yaml, in: dir).map { $0.description.replacingOccurrences(of: dir.path + "/", with: "") }
+        }
+        #expect(problems("concurrency: ' '\nsteps:\n  - run: true\n") == ["p.yml:1:14: the concurrency key is empty"])
+        #expect(problems("concurrency: \(String(repeating: "k", count: 256))\nsteps:\n  - run: true\n")
+            == ["p.yml:1:14: the concurrency key is 256 bytes long; the limit is 255"])
+        let fixed = problems("concurrency: \(String(repeating: "k", count: 300))-${{ params.a }}\nparams: { a: {} }\nsteps:\n  - run: true\n")
+        #expect(fixed == ["p.yml:1:14: the concurrency key's fixed text is 301 bytes long; the limit is 255"])
+        #expect(problems("concurrency: \(String(repeating: "k", count: 255))\nsteps:\n  - run: true\n").isEmpty)
+
+        let dir = TempDir()
+        let r = try await Harness.run("""
+            params:
+              key: {}
+            concurrency: ${{ params.key }}
+            steps:
+              - run: echo ran > \(dir.path)/ran
+            """, params: ["key": .string(String(repeating: "x", count: 300))], dir: dir)
+        #expect(r.outcome.status == .failed)
+        #expect(r.outcome.error?.hasSuffix("pipeline.yml:3:14: the concurrency key is 300 bytes long; the limit is 255") == true, "\(r.outcome.error ?? "")")
+        #expect(dir.read("ran") == nil)
+    }
+
+    /// Waits until a run holds the `deploy-phone` lock (its holder record is written).
+    private func waitForHolder(_ dir: TempDir) async throws {
+        try await waitFor { dir.read("locks/" + RunLock.fileName(for: "deploy-phone"))?.contains("pid: ") == true }
     }
 }

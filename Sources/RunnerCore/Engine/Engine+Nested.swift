@@ -1,16 +1,26 @@
 import Foundation
 
 extension Engine {
+    /// How many pipelines deep `uses: pipeline` may go (the top-level one is level 1).
     static let maxNesting = 8
 
     /// `uses: pipeline`: loads and runs another pipeline inside this run (same run id, same secrets
     /// masker, locks held by this run re-entered), returning its step outputs.
+    ///
+    /// A pipeline that is already running in the chain of calls cannot be called again: recursion,
+    /// direct or through other pipelines, would fan out without bound under `for_each`. The
+    /// chain is also at most `maxNesting` pipelines deep.
     func runNested(_ reference: String, params: [String: Value], parent: RunState, step: StepRef) async throws -> StepResult {
-        guard parent.depth < Self.maxNesting else {
-            throw StepFailure("pipelines nest deeper than \(Self.maxNesting) levels (does a pipeline call itself?)")
-        }
         guard let path = PipelineLocator.locate(reference, relativeTo: parent.pipeline.directory) else {
             throw StepFailure("no pipeline '\(reference)' (looked for \(PipelineLocator.candidates(reference, relativeTo: parent.pipeline.directory).joined(separator: ", ")))")
+        }
+        let identity = PipelineLocator.identity(of: path)
+        let chain = parent.chain + [identity]
+        if parent.chain.contains(identity) {
+            throw StepFailure("pipeline '\(reference)' is already running in this chain of calls, and a pipeline cannot call itself: \(PipelineLocator.describe(chain))")
+        }
+        guard chain.count <= Self.maxNesting else {
+            throw StepFailure("pipelines nest deeper than \(Self.maxNesting) levels: \(PipelineLocator.describe(chain))")
         }
         let loader = PipelineLoader(plugins: plugins, checker: scripting)
         let pipeline: Pipeline
@@ -27,8 +37,9 @@ extension Engine {
         SecretParameterValues.register(pipeline, params: resolved, plugins: plugins, in: parent.emitter.masker)
         parent.emitter.emit(step: step, .log(.info, "running pipeline \(pipeline.name) (\(path))"))
         let options = Options(runID: parent.runID, trigger: "pipeline", limit: parent.limit.map(Array.init))
+        guard let processes = parent.processes else { throw StepFailure("pipeline '\(reference)': not inside a run") }
         let outcome = await execute(pipeline, params: resolved, options: options, emitter: parent.emitter,
-                                    depth: parent.depth + 1, heldLocks: parent.heldLocks)
+                                    depth: parent.depth + 1, heldLocks: parent.heldLocks, processes: processes, chain: chain)
         let outputs: [String: Value] = [
             "status": .string(outcome.status.rawValue),
             "pipeline": .string(pipeline.name),
@@ -60,6 +71,36 @@ public enum PipelineLocator {
             var isDir: ObjCBool = false
             return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && !isDir.boolValue
         }
+    }
+
+    /// The file's absolute path with symlinks resolved, so two ways of naming one file compare
+    /// equal (the path as given when it cannot be resolved).
+    public static func identity(of path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// A chain of pipeline files for messages: `deploy.yml → rollback.yml → deploy.yml`.
+    static func describe(_ chain: [String]) -> String {
+        chain.map(Paths.fileName(of:)).joined(separator: " → ")
+    }
+
+    /// `uses: pipeline` steps whose literal `run:` names the pipeline itself: an error each,
+    /// at the `run:` value. (Recursion through other pipelines, or through a computed name, is
+    /// caught when the call is made.)
+    static func selfCalls(in pipeline: Pipeline) -> [Diagnostic] {
+        let me = identity(of: pipeline.file)
+        var out: [Diagnostic] = []
+        for step in pipeline.allSteps {
+            guard case .uses("pipeline", let with, _) = step.body,
+                  case .literal(.string(let reference), let at)? = with["run"],
+                  let path = locate(reference, relativeTo: pipeline.directory), identity(of: path) == me else { continue }
+            let name = Paths.fileName(of: pipeline.file)
+            out.append(Diagnostic("a pipeline cannot call itself (\(name) → \(name)): with for_each or on_failure it would run without end",
+                                  at: at))
+        }
+        return out
     }
 }
 

@@ -76,13 +76,16 @@ public final class Engine: Sendable {
         SecretParameterValues.register(pipeline, params: params, plugins: plugins, in: masker)
         let emitter = EventEmitter(runID: options.runID, masker: masker, sinks: sinks)
         defer { emitter.finish() }
-        let outcome = await execute(pipeline, params: params, options: options, emitter: emitter, depth: 0, heldLocks: [])
+        let outcome = await execute(pipeline, params: params, options: options, emitter: emitter, depth: 0, heldLocks: [],
+                                    processes: RunProcesses(), chain: [PipelineLocator.identity(of: pipeline.file)])
         await targets.shutdown()
         return outcome
     }
 
+    /// Runs `pipeline` as the top-level pipeline of a run (depth 0) or nested in one; `chain`
+    /// names the pipeline files from the top-level one down to this one.
     func execute(_ pipeline: Pipeline, params: [String: Value], options: Options, emitter: EventEmitter,
-                 depth: Int, heldLocks: Set<String>) async -> Outcome {
+                 depth: Int, heldLocks: Set<String>, processes: RunProcesses, chain: [String]) async -> Outcome {
         let clock = ContinuousClock()
         let start = clock.now
         if depth == 0 {
@@ -104,7 +107,11 @@ public final class Engine: Sendable {
         }
         var held = heldLocks
         let limitHosts = options.limit.map { names in Set(names.flatMap { pipeline.inventory.resolve($0) ?? [$0] }) }
-        var state = RunState(runID: options.runID, pipeline: pipeline, runtime: runtime, emitter: emitter, depth: depth, heldLocks: held, limit: limitHosts)
+        func makeState() -> RunState {
+            RunState(runID: options.runID, pipeline: pipeline, runtime: runtime, emitter: emitter, depth: depth,
+                     heldLocks: held, limit: limitHosts, processes: processes, chain: chain)
+        }
+        var state = makeState()
 
         // Secrets, vars and the lock come before any step: a failure here runs nothing (not even finally).
         var lock: RunLock?
@@ -120,13 +127,16 @@ public final class Engine: Sendable {
             try await runtime.set(["env"], .map(env))
             if let template = pipeline.concurrency {
                 let key = try await render(template, locals: [:], state: state)
+                if let problem = RunLock.problem(withKey: key) { throw Diagnostic(problem, at: template.location) }
                 if !held.contains(key) {
+                    // No key here: it may hold a secret, and this text is written into the lock file.
                     let holder = "run \(options.runID) of \(pipeline.name) (pid \(getpid()), since \(Timestamp.iso8601(Date())))"
-                    lock = try await RunLock.acquire(key: key, directory: lockDirectory, holder: holder, wait: !options.noWait) { current in
+                    lock = try await RunLock.acquire(key: key, directory: lockDirectory, holder: holder, processes: processes,
+                                                     wait: !options.noWait) { current in
                         emitter.emit(.lockWaiting(key: key, holder: current))
                     }
                     held.insert(key)
-                    state = RunState(runID: options.runID, pipeline: pipeline, runtime: runtime, emitter: emitter, depth: depth, heldLocks: held, limit: limitHosts)
+                    state = makeState()
                 }
             }
         } catch is CancellationError {
@@ -178,6 +188,14 @@ public final class Engine: Sendable {
             error = runState.firstFailedStep.map { "step '\($0)' failed" } ?? "a step failed"
         }
         if status == .cancelled { error = "cancelled" }
+        if depth == 0 {
+            // Nothing of the run outlives it: background processes and what left its process
+            // groups are stopped here, before the run is reported finished.
+            let stopped = await processes.stopLeftovers()
+            if !stopped.isEmpty {
+                emitter.emit(.log(.warn, "stopped \(stopped.count) process\(stopped.count == 1 ? "" : "es") the run left running: \(stopped.joined(separator: ", "))"))
+            }
+        }
         return finish(status, error, counts: runState.counts)
     }
 
@@ -207,7 +225,7 @@ public final class Engine: Sendable {
                     throw Diagnostic("secrets from '\(path)' need the sops plugin, which this build does not include", at: location)
                 }
                 let full = path.hasPrefix("/") ? path : pipeline.directory + "/" + path
-                let context = makeContext(target: LocalTarget(), step: StepRef(name: "secrets", location: location),
+                let context = makeContext(target: LocalTarget(processes: state.processes), step: StepRef(name: "secrets", location: location),
                                           environment: [:], workingDirectory: nil, state: state)
                 var with: [String: Value] = ["load": .string(full)]
                 if let keyFile { with["key_file"] = .string(keyFile) }
@@ -236,11 +254,16 @@ public final class Engine: Sendable {
     /// A target by inventory name (`local` is this machine). The provider keeps one connection
     /// per host and checks it before handing it out, so each step gets a live one.
     func target(named name: String, run state: RunState) async throws -> any Target {
-        if name == "local" { return LocalTarget() }
+        if name == "local" { return LocalTarget(processes: state.processes) }
         guard let host = state.pipeline.inventory.hosts[name] else {
             throw StepFailure("unknown host '\(name)'\(Suggestion.hint(for: name, in: state.pipeline.inventory.hosts.keys))")
         }
-        return try await targets.target(for: host, credentials: try await credentials(for: host, run: state))
+        let target = try await targets.target(for: host, credentials: try await credentials(for: host, run: state))
+        // A host with `connection: local` is this machine: its commands belong to the run too.
+        if let local = target as? LocalTarget, local.processes == nil {
+            return LocalTarget(name: local.name, processes: state.processes)
+        }
+        return target
     }
 
     /// The secrets the host's inventory entry names: entries of the run's `secrets`, or params

@@ -12,6 +12,10 @@ final class RunState: Sendable {
     let heldLocks: Set<String>
     /// Hosts `--limit` allows; nil when there is no limit.
     let limit: Set<String>?
+    /// The run's local processes (tag, inherited locks); nil for a plan, which starts none.
+    let processes: RunProcesses?
+    /// The pipeline files from the top-level one down to this one (`uses: pipeline`).
+    let chain: [String]
 
     private struct Mutable {
         var failed = false
@@ -21,8 +25,10 @@ final class RunState: Sendable {
     private let state = Mutex(Mutable())
 
     init(runID: String, pipeline: Pipeline, runtime: any ScriptRuntime, emitter: EventEmitter, depth: Int, heldLocks: Set<String>,
-         limit: Set<String>? = nil) {
+         limit: Set<String>? = nil, processes: RunProcesses? = nil, chain: [String] = []) {
         self.limit = limit
+        self.processes = processes
+        self.chain = chain
         self.runID = runID
         self.pipeline = pipeline
         self.runtime = runtime

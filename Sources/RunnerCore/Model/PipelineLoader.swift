@@ -90,7 +90,9 @@ public struct PipelineLoader: Sendable {
                 }
             case "secrets": pipeline.secrets = readSecrets(node, reader: &r)
             case "env": pipeline.env = readEnv(node, reader: &r)
-            case "concurrency": pipeline.concurrency = r.template(node, what: "concurrency")
+            case "concurrency":
+                pipeline.concurrency = r.template(node, what: "concurrency")
+                if let key = pipeline.concurrency, let problem = RunLock.problem(withTemplate: key) { r.error(problem, at: node.location) }
             case "timeout": pipeline.timeout = r.duration(node, what: "timeout", positive: true)
             case "steps":
                 sawSteps = true
@@ -390,6 +392,7 @@ public struct PipelineLoader: Sendable {
             if let on = step.on { checkHosts(on, in: pipeline.inventory, reader: &r) }
             if case .run(let template) = step.body { r.diagnostics += ShellContext.diagnostics(for: template) }
         }
+        r.diagnostics += PipelineLocator.selfCalls(in: pipeline)
         guard let checker else { return }
         for expression in expressions(of: pipeline) {
             if let d = checker.check(expression: expression) { r.diagnostics.append(d) }

@@ -9,8 +9,12 @@ import Darwin
 /// Each command is started with `posix_spawn` as the leader of a new process group, with
 /// default signal dispositions and an empty signal mask (whatever the runner ignores or blocks
 /// does not leak into it). A timeout or the cancellation of the calling task stops the whole
-/// group: SIGTERM, then SIGKILL after `killGrace`. Processes that leave the group themselves
-/// (`setsid`) are out of reach.
+/// group: SIGTERM, then SIGKILL after `killGrace`.
+///
+/// A target made for a run (`processes`) also marks each command with the run's tag and hands it
+/// the run's lock descriptors (see `RunProcesses`); then a timeout or cancellation also stops
+/// what the command started outside its group (`setsid`, double forks), found by the tag.
+/// Without one, processes that leave the group are out of reach.
 ///
 /// The blocking work (`poll`, `read`, `waitpid`, `fsync`) runs on a dedicated thread per call,
 /// never on Swift's cooperative pool; `onOutput` is called on that thread, one call at a time,
@@ -19,10 +23,13 @@ public struct LocalTarget: Target {
     /// Always `local`.
     /// `local`, or the inventory name of a host with `connection: local`.
     public let name: String
+    /// The run whose commands this target starts, or nil for commands outside any run.
+    public let processes: RunProcesses?
 
-    /// The local target; it holds no state, so any number of them can be used at once.
-    public init(name: String = "local") {
+    /// The local target; it holds no state of its own, so any number of them can be used at once.
+    public init(name: String = "local", processes: RunProcesses? = nil) {
         self.name = name
+        self.processes = processes
     }
 
     /// Runs `command` to completion; see `Target.run`.
@@ -31,7 +38,8 @@ public struct LocalTarget: Target {
     /// looked up in PATH (the command's own PATH when its environment sets one). Output lines
     /// stream to `onOutput` as they arrive (a slow callback slows the command down, as a full
     /// pipe would). When the command exits while a background process it started keeps its
-    /// output open, output is drained for 100 ms more and the background process is left running.
+    /// output open, output is drained for 100 ms more and the background process is left running
+    /// (a run stops such leftovers when it ends: `RunProcesses.stopLeftovers()`).
     ///
     /// - Throws: `TargetError` when the command cannot be started (program not found, missing
     ///   working directory, …); `CancellationError` once a cancelled command's process group has
@@ -41,14 +49,19 @@ public struct LocalTarget: Target {
     ) async throws -> CommandResult {
         try Task.checkCancellation()
         let target = name
+        let processes = self.processes
         let wake = try WakePipe(target: target)
         return try await withTaskCancellationHandler {
-            let process = try ProcessRunner.spawn(command, target: target)
+            let process = try ProcessRunner.spawn(command, target: target, processes: processes)
             return try await withCheckedThrowingContinuation { continuation in
                 do {
                     try startThread(target: target) {
                         var runner = ProcessRunner(process, command: command, wakeFD: wake.readFD, onOutput: onOutput)
                         let result = withExtendedLifetime(wake) { runner.run() }
+                        // A command that was stopped takes along what escaped its process group.
+                        if let processes, let tag = process.tag, (try? result.get())?.timedOut != false {
+                            processes.stopLeftovers(ofCommand: tag, grace: command.killGrace)
+                        }
                         continuation.resume(with: result)
                     }
                 } catch {
@@ -198,7 +211,7 @@ final class WakePipe: Sendable {
 }
 
 /// Runs `work` on a new thread and resumes the caller with its result.
-private func onDedicatedThread<T: Sendable>(
+func onDedicatedThread<T: Sendable>(
     target: String, _ work: @escaping @Sendable () throws -> T
 ) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in

@@ -19,14 +19,18 @@ struct SpawnedProcess: Sendable {
     var pidfd: Int32?
     /// Taken just before `posix_spawn`: the origin of `timeout` and of the result's duration.
     var started: ContinuousClock.Instant
+    /// The command's own `RunProcesses` tag token, when it was started for a run.
+    var tag: String?
 }
 
 extension ProcessRunner {
     /// Starts `command` in a new process group with default signal dispositions, an empty signal
     /// mask, the runner's environment plus `command.environment`, and pipes for its output.
+    /// Started for a run (`processes`), it also carries the run's tag and inherits the run's lock
+    /// descriptors; no other descriptor above stderr reaches it.
     ///
     /// Throws `TargetError` (naming the program or directory) when it cannot be started.
-    static func spawn(_ command: Command, target: String) throws -> SpawnedProcess {
+    static func spawn(_ command: Command, target: String, processes: RunProcesses? = nil) throws -> SpawnedProcess {
         func failure(_ message: String) -> TargetError { TargetError(target: target, message) }
 
         let (program, arguments, searchPath) = try resolve(command, failure)
@@ -35,8 +39,11 @@ extension ProcessRunner {
         where key.isEmpty || key.contains("=") || key.utf8.contains(0) || value.utf8.contains(0) {
             throw failure("invalid environment variable name or value: '\(key)'")
         }
+        var environmentOverrides = command.environment
+        let tag = processes?.nextCommandTag()
+        if let tag { environmentOverrides[RunProcesses.variable] = tag.value }
         let argv = CStringArray(arguments)
-        let envp = command.environment.isEmpty ? nil : CStringArray(mergedEnvironment(command.environment))
+        let envp = environmentOverrides.isEmpty ? nil : CStringArray(mergedEnvironment(environmentOverrides))
 
         // Descriptors opened so far; closed on failure, and the child's ends on success.
         var parentEnds: [Int32] = []
@@ -80,10 +87,6 @@ extension ProcessRunner {
         }
         posix_spawn_file_actions_adddup2(&actions, out.write, 1)
         posix_spawn_file_actions_adddup2(&actions, err.write, 2)
-        #if os(Linux)
-        // Descriptors other libraries opened without O_CLOEXEC must not leak into the child either.
-        _ = LibC.addClosefrom.map { $0(&actions, 3) }
-        #endif
         if let directory = command.workingDirectory { try addChdir(&actions, directory, failure) }
 
         #if canImport(Darwin)
@@ -92,25 +95,33 @@ extension ProcessRunner {
         let environment = envp
         #endif
         var pid: pid_t = 0
-        let started = ContinuousClock.now
-        // ETXTBSY: a file just written (a script, an uploaded tool) is still open for writing in a
-        // child that another thread forked meanwhile, until that child execs. It passes in
-        // microseconds, so retry briefly instead of failing the step.
+        var started = ContinuousClock.now
         var rc: Int32 = 0
-        for attempt in 0..<20 {
-            rc = withExtendedLifetime((argv, environment)) {
-                #if canImport(Darwin)
-                let env = environment.base
-                #else
-                let env = environment?.base ?? environ
-                #endif
-                return searchPath
-                    ? posix_spawnp(&pid, program, &actions, &attributes, argv.base, env)
-                    : posix_spawn(&pid, program, &actions, &attributes, argv.base, env)
+        // The run's lock descriptors cannot be closed while the child takes its copies.
+        func launch(inheriting descriptors: [Int32]) {
+            #if os(Linux)
+            addInherited(descriptors, to: &actions)
+            #endif
+            started = ContinuousClock.now
+            // ETXTBSY: a file just written (a script, an uploaded tool) is still open for writing in a
+            // child that another thread forked meanwhile, until that child execs. It passes in
+            // microseconds, so retry briefly instead of failing the step.
+            for attempt in 0..<20 {
+                rc = withExtendedLifetime((argv, environment)) {
+                    #if canImport(Darwin)
+                    let env = environment.base
+                    #else
+                    let env = environment?.base ?? environ
+                    #endif
+                    return searchPath
+                        ? posix_spawnp(&pid, program, &actions, &attributes, argv.base, env)
+                        : posix_spawn(&pid, program, &actions, &attributes, argv.base, env)
+                }
+                guard rc == ETXTBSY else { break }
+                usleep(useconds_t(1000 << min(attempt, 5)))
             }
-            guard rc == ETXTBSY else { break }
-            usleep(useconds_t(1000 << min(attempt, 5)))
         }
+        if let processes { processes.withDescriptors(launch) } else { launch(inheriting: []) }
         guard rc == 0 else {
             if rc == E2BIG { throw failure(CommandSize.tooLong(command, program: program)) }
             let place = command.workingDirectory.map { " in '\($0)'" } ?? ""
@@ -125,8 +136,25 @@ extension ProcessRunner {
         let pidfd: Int32? = nil
         #endif
         return SpawnedProcess(
-            pid: pid, stdout: out.read, stderr: err.read, stdin: input?.write, pidfd: pidfd, started: started)
+            pid: pid, stdout: out.read, stderr: err.read, stdin: input?.write, pidfd: pidfd, started: started,
+            tag: tag?.token)
     }
+
+    #if os(Linux)
+    /// Closes every descriptor above stderr in the child (other libraries open some without
+    /// O_CLOEXEC) except `inherited`, which stay open at their own numbers: `dup2` of a
+    /// descriptor onto itself clears its close-on-exec flag (glibc ≥ 2.29).
+    private static func addInherited(_ inherited: [Int32], to actions: inout FileActions) {
+        let top = max(inherited.max() ?? 2, 2)
+        if let addClosefrom = LibC.addClosefrom {
+            if top >= 3 {
+                for fd in 3...top where !inherited.contains(fd) { posix_spawn_file_actions_addclose(&actions, fd) }
+            }
+            _ = addClosefrom(&actions, top + 1)
+        }
+        for fd in inherited { posix_spawn_file_actions_adddup2(&actions, fd, fd) }
+    }
+    #endif
 
     /// A new process group led by the child (pgid 0: its own pid), every signal at its default
     /// disposition, nothing blocked (a runner ignoring SIGINT must not pass that on).
@@ -280,6 +308,7 @@ enum LibC {
     typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, UnsafePointer<CChar>?) -> Int32
     typealias AddClosefrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
     typealias PidfdOpen = @convention(c) (pid_t, UInt32) -> Int32
+    typealias PidfdSendSignal = @convention(c) (Int32, Int32, UnsafeMutableRawPointer?, UInt32) -> Int32
 
     /// glibc 2.9.
     static let pipe2 = symbol("pipe2", as: Pipe2.self)
@@ -289,6 +318,8 @@ enum LibC {
     static let addClosefrom = symbol("posix_spawn_file_actions_addclosefrom_np", as: AddClosefrom.self)
     /// glibc 2.36 (and it fails with ENOSYS on kernels before 5.3).
     static let pidfdOpen = symbol("pidfd_open", as: PidfdOpen.self)
+    /// glibc 2.36 (kernel 5.1).
+    static let pidfdSendSignal = symbol("pidfd_send_signal", as: PidfdSendSignal.self)
 
     private static func symbol<Function>(_ name: String, as _: Function.Type) -> Function? {
         guard let handle = dlopen(nil, RTLD_NOW), let address = dlsym(handle, name) else { return nil }
