@@ -75,7 +75,6 @@ struct DockerPluginTests {
         let script = "echo 'booting LOGMARK'; echo 'error: no database' >&2; trap 'exit 0' TERM; sleep 3600 & wait"
         let project = try ComposeProject("services:\n" + busyboxService("app", healthcheck: check, command: script))
         defer { project.down() }
-        let started = ContinuousClock.now
         let (outcome, log) = try await PluginRun(place: place)([
             "{ id: up, ON uses: docker, with: { compose: up, dir: \(project.directory), wait_healthy: \(project.name)-app, timeout: 2m } }",
         ])
@@ -85,7 +84,8 @@ struct DockerPluginTests {
         #expect(error.contains("exit 1: database unreachable HCMARK"), "\(error)")
         #expect(error.contains("booting LOGMARK"), "\(error)")
         #expect(error.contains("error: no database"), "\(error)")
-        #expect(ContinuousClock.now - started < .seconds(60), "unhealthy fails at once, not at the timeout")
+        // Failing at once, not at the timeout: the message is the unhealthy one, not "did not become healthy within".
+        #expect(!error.contains("did not become healthy within"), "\(error)")
         #expect(log.outputs("up")["containers"]?.listValue?.first?["health"] == "unhealthy")
         #expect(log.outputs("up")["images"]?["app"]?.stringValue?.hasPrefix("sha256:") == true, "a failed gate keeps compose's outputs")
         #expect(log.outputs("up")["previous_images"] == .map([:]))
@@ -103,18 +103,14 @@ struct DockerPluginTests {
             """
         let project = try ComposeProject("services:\n" + busyboxService("app", healthcheck: check))
         defer { project.down() }
-        let started = ContinuousClock.now
         let (outcome, log) = try await PluginRun(place: place)([
             "{ id: up, ON uses: docker, with: { compose: up, dir: \(project.directory), wait_healthy: \(project.name)-app, timeout: 4s, log_lines: 5 } }",
         ])
-        let elapsed = ContinuousClock.now - started
         #expect(outcome.status == .failed)
         let error = log.error("up") ?? ""
         #expect(error.contains("did not become healthy within 4.0s (still running (starting))"), "\(error)")
         #expect(error.contains("still migrating HCMARK"), "\(error)")
         #expect(error.contains("log of \(project.name)-app (last 5 lines):\n  app starting LOGMARK"), "\(error)")
-        // Compose itself takes a while on a loaded machine; the point is not waiting out the 10m start period.
-        #expect(elapsed < .seconds(120), "\(elapsed)")
     }
 
     @Test func withoutAHealthcheckRunningIsEnoughAndAnExitedContainerFailsAtOnce() async throws {
