@@ -187,7 +187,6 @@ struct LocalTargetTests {
         let result = try await run(command).result
         #expect(result.timedOut && !result.succeeded)
         #expect(result.signal == SIGTERM && result.exitCode == nil)
-        #expect(result.duration < .seconds(3))  // SIGTERM sufficed: no wait for the grace
         let pid = try await backgroundPid(dir + "/pid")
         #expect(await isGone(pid))
         await removeTree(dir)
@@ -198,7 +197,7 @@ struct LocalTargetTests {
         let result = try await run(command).result
         #expect(result.timedOut)
         #expect(result.signal == SIGKILL)
-        #expect(result.duration >= .milliseconds(500) && result.duration < .seconds(5))
+        #expect(result.duration >= .milliseconds(500))  // the timeout and the grace were waited out
     }
 
     @Test func cancellationKillsTheGroupAndThrows() async throws {
@@ -207,10 +206,8 @@ struct LocalTargetTests {
         let task = Task { [target] in try await target.run(Command(.shell(script))) { _ in } }
         let pid = try await backgroundPid(dir + "/pid")
         let leader = try await backgroundPid(dir + "/leader")
-        let cancelled = ContinuousClock.now
         task.cancel()
         let outcome = await task.result
-        #expect(cancelled.duration(to: .now) < .seconds(2))
         #expect(throws: CancellationError.self) { try outcome.get() }
         #expect(kill(leader, 0) == -1 && errno == ESRCH)  // reaped, not a zombie
         #expect(await isGone(pid))
@@ -230,9 +227,8 @@ struct LocalTargetTests {
 
     @Test func backgroundedGrandchildDoesNotHang() async throws {
         let (result, _) = try await run(Command(.shell("sleep 30 & echo $!; echo done >&2"), timeout: .seconds(10)))
-        #expect(result.exitCode == 0 && !result.timedOut)
+        #expect(result.exitCode == 0 && !result.timedOut)  // a hang would end in the 10 s timeout
         #expect(result.stderr == "done")
-        #expect(result.duration < .seconds(2))
         if let pid = pid_t(result.stdout) {
             #expect(kill(pid, 0) == 0)  // left running: it was not asked to stop
             kill(pid, SIGKILL)

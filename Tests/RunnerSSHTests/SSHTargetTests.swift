@@ -92,12 +92,10 @@ struct SSHCommandTests {
         let server = try SSHServer.start()
         let target = try await connect(server)
         let pidFile = "/tmp/runner-ssh-sleep-\(UUID().uuidString).pid"
-        let start = ContinuousClock.now
         let result = try await target.run(
             Command(.shell("sleep 100 & echo $! > \(pidFile); wait"), timeout: .seconds(1), killGrace: .seconds(1)),
             onOutput: { _ in })
         #expect(result.timedOut, "\(result)")
-        #expect(ContinuousClock.now - start < .seconds(5))
         // A killed process whose parent died waits for init to reap it: a zombie counts as gone.
         let check = try await target.run(Command(.shell(
             "sleep 0.2; case \"$(ps -o stat= -p $(cat \(pidFile)))\" in ''|Z*) echo gone;; *) echo alive;; esac; rm -f \(pidFile)")),
