@@ -47,6 +47,14 @@ static void pat_init(pat_matcher *m, lua_State *L, const char *s, size_t sl, con
     m->pattern_end = p + pl;
 }
 
+/* A leading '^' anchors find, match and gsub: skips it and says whether it was there. */
+static int pat_skip_anchor(const char **p, size_t *pl) {
+    if (**p != '^') return 0;
+    (*p)++;
+    (*pl)--;
+    return 1;
+}
+
 /* Before each attempt at a new start position. */
 static void pat_reset(pat_matcher *m) {
     m->count = 0;
@@ -347,11 +355,7 @@ static int pat_find_or_match(lua_State *L, int find) {
         lua_pushinteger(L, (lua_Integer)((at - s) + pl));
         return 2;
     }
-    int anchored = *p == '^';
-    if (anchored) {
-        p++;
-        pl--;
-    }
+    int anchored = pat_skip_anchor(&p, &pl);
     pat_matcher m;
     pat_init(&m, L, s, sl, p, pl);
     for (const char *start = s + init;; start++) {
@@ -479,11 +483,7 @@ static int bounded_gsub(lua_State *L) {
                      "string/function/table");
     luaL_Buffer b;
     luaL_buffinit(L, &b);
-    int anchored = *p == '^';
-    if (anchored) {
-        p++;
-        pl--;
-    }
+    int anchored = pat_skip_anchor(&p, &pl);
     pat_matcher m;
     pat_init(&m, L, s, sl, p, pl);
     const char *at = s, *last_end = NULL;

@@ -188,11 +188,7 @@ struct LuaPatternTests {
 
     @Test func cancellationStopsAPattern() throws {
         let state = try LuaState(limits: LuaLimits(instructions: .max, wallClock: nil))
-        let canceller = state.canceller
-        Thread.detachNewThread {
-            Thread.sleep(forTimeInterval: 0.1)
-            canceller.cancel()
-        }
+        cancel(state.canceller, after: 0.1)
         #expect(failure(running: "return \(Self.backtracking[0])", in: state)?.kind == .cancelled)
         #expect(try evaluate("return ('abc'):find('b')", in: state) == 2)
     }
