@@ -42,9 +42,14 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // Lua library functions rewritten in C so that the limits of a call stop them too.
+        .target(
+            name: "CLuaBounded",
+            dependencies: ["CLua"]
+        ),
         .target(
             name: "RunnerLua",
-            dependencies: ["CLua", "RunnerCore"]
+            dependencies: ["CLua", "CLuaBounded", "RunnerCore"]
         ),
         .target(
             name: "RunnerSSH",

@@ -36,7 +36,9 @@
  * Everything here is `static inline` because a system library module cannot carry a C target.
  * Consequently there are NO mutable statics in this file: each Swift object file may get its own
  * copy of these functions, so all state lives in runner_lua_control, found from the lua_State
- * through lua_getextraspace.
+ * through lua_getextraspace. The C that needs a real translation unit (the bounded string and
+ * table functions, the sealing of expression states) lives in the CLuaBounded target, which
+ * includes this file.
  */
 
 #include <lua.h>
@@ -105,6 +107,7 @@ typedef struct runner_lua_control {
     size_t refused_size;         /* emergency collection (see runner_lua_alloc) */
     /* Limits of the current call (owning thread only). */
     long long budget;            /* instructions left */
+    long long pending;           /* charged by C functions, not yet taken from the budget */
     int interval;                /* instructions between two hook runs */
     long long deadline_ns;       /* CLOCK_MONOTONIC deadline, 0 for none */
     int abort;                   /* enum runner_lua_abort */
@@ -197,15 +200,12 @@ static inline const char *runner_lua_abort_message(int abort) {
 }
 
 /**
- * The count hook. Charges the budget, then checks cancellation, the budget and the deadline,
- * and raises from C. Once a call is aborted every later run raises again, so a script that
- * catches the error with pcall is stopped at its next instructions.
+ * Non-raising. Charges `cost` instructions to the running call, then checks cancellation, the
+ * budget and the deadline. Returns the abort reason (sticky until the next call is armed).
  */
-static inline void runner_lua_hook(lua_State *L, lua_Debug *ar) {
-    (void)ar;
-    runner_lua_control *c = runner_lua_control_of(L);
+static inline int runner_lua_check(runner_lua_control *c, long long cost) {
     if (c->abort == RUNNER_LUA_ABORT_NONE) {
-        c->budget -= c->interval;
+        c->budget -= cost;
         if (atomic_load_explicit(&c->cancelled, memory_order_relaxed)) {
             c->abort = RUNNER_LUA_ABORT_CANCELLED;
         } else if (c->budget <= 0) {
@@ -214,7 +214,47 @@ static inline void runner_lua_hook(lua_State *L, lua_Debug *ar) {
             c->abort = RUNNER_LUA_ABORT_TIMEOUT;
         }
     }
-    if (c->abort != RUNNER_LUA_ABORT_NONE) luaL_error(L, "%s", runner_lua_abort_message(c->abort));
+    return c->abort;
+}
+
+/** Instructions charged by runner_lua_charge between two checks of the limits. */
+#define RUNNER_LUA_CHARGE_BATCH 1024
+
+/**
+ * Raises from C when the running call must stop. Charges `cost` instructions and checks the
+ * limits once RUNNER_LUA_CHARGE_BATCH have accumulated. For C functions that work long without
+ * running a Lua instruction (the pattern matcher, table.move, ...; see Sources/CLuaBounded): they
+ * call it for every step of their work, so the same limits and cancellation stop them. Only from
+ * a C function called by Lua (the jump lands in its pcall).
+ */
+static inline void runner_lua_charge(lua_State *L, long long cost) {
+    runner_lua_control *c = runner_lua_control_of(L);
+    c->pending += cost;
+    if (c->pending < RUNNER_LUA_CHARGE_BATCH && c->abort == RUNNER_LUA_ABORT_NONE) return;
+    long long due = c->pending;
+    c->pending = 0;
+    if (runner_lua_check(c, due) != RUNNER_LUA_ABORT_NONE) luaL_error(L, "%s", runner_lua_abort_message(c->abort));
+}
+
+/**
+ * The hook: every `interval` instructions (count events) and at every function call, Lua or C
+ * (call events). Count events charge the budget; both check cancellation, the budget and the
+ * deadline, and raise from C. Once a call is aborted every later count event raises again, so a
+ * script that catches the error with pcall is stopped at its next instructions. Call events
+ * raise only when they discover the abort: the message handler, called for the abort error
+ * itself, must still run.
+ *
+ * The call events stop a run of expensive C calls (each linear in the memory limit, say
+ * `s:upper()` on 32 MiB) at the next call instead of after `interval` of them.
+ */
+static inline void runner_lua_hook(lua_State *L, lua_Debug *ar) {
+    runner_lua_control *c = runner_lua_control_of(L);
+    if (ar->event == LUA_HOOKCOUNT) {
+        if (runner_lua_check(c, c->interval) != RUNNER_LUA_ABORT_NONE)
+            luaL_error(L, "%s", runner_lua_abort_message(c->abort));
+    } else if (c->abort == RUNNER_LUA_ABORT_NONE && runner_lua_check(c, 0) != RUNNER_LUA_ABORT_NONE) {
+        luaL_error(L, "%s", runner_lua_abort_message(c->abort));
+    }
 }
 
 /**
@@ -223,18 +263,20 @@ static inline void runner_lua_hook(lua_State *L, lua_Debug *ar) {
 static inline void runner_lua_arm(lua_State *L, long long instructions, long long timeout_ns) {
     runner_lua_control *c = runner_lua_control_of(L);
     c->budget = instructions;
+    c->pending = 0;
     c->interval = instructions < RUNNER_LUA_HOOK_INTERVAL ? (int)(instructions > 0 ? instructions : 1)
                                                           : RUNNER_LUA_HOOK_INTERVAL;
     c->deadline_ns = timeout_ns > 0 ? runner_lua_now_ns() + timeout_ns : 0;
     c->abort = RUNNER_LUA_ABORT_NONE;
     c->refused_block = NULL;
     c->refused_size = 0;
-    lua_sethook(L, runner_lua_hook, LUA_MASKCOUNT, c->interval);
+    lua_sethook(L, runner_lua_hook, LUA_MASKCOUNT | LUA_MASKCALL, c->interval);
 }
 
 /**
  * Non-raising. Between calls no Lua code should run, and any that does is stopped at its first
  * instruction. (Lua finalizers, which run with hooks disabled, are refused by setmetatable.)
+ * No call events: the protected helpers Swift runs between calls are C functions.
  */
 static inline void runner_lua_disarm(lua_State *L) {
     runner_lua_control *c = runner_lua_control_of(L);
@@ -452,7 +494,12 @@ static inline int runner_lua_run_body(lua_State *L) {
             lua_pushcclosure(L, runner_lua_trampoline, 1);
             break;
         case RUNNER_LUA_OP_PRINT: lua_pushcclosure(L, runner_lua_print, 1); break;
-        case RUNNER_LUA_OP_GLOBALS: lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS); break;
+        case RUNNER_LUA_OP_GLOBALS:
+            /* A sealed state's globals are a read-only proxy (see runner_lua_seal): Swift writes
+               to the data behind it. */
+            lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+            if (runner_lua_proxy_data(L, -1)) lua_remove(L, -2);
+            break;
         case RUNNER_LUA_OP_SUBTABLE: {
             lua_pushlstring(L, op->length ? string : "", op->length); /* t k */
             lua_pushvalue(L, -1);

@@ -4,13 +4,16 @@
 /// everything the state holds (libraries, globals, compiled chunks and what scripts allocate).
 public struct LuaLimits: Sendable, Hashable {
     /// Lua VM instructions per call, checked every 1000 instructions. Default 50 million.
+    /// The steps of the bounded library functions (a pattern matcher step, an element moved by
+    /// `table.move`, a comparison in `table.sort`) count as instructions too.
     public var instructions: Int
     /// Bytes the whole state may allocate. Default 64 MiB.
     public var memoryBytes: Int
     /// Wall-clock time per call, or `nil` for none. Default 2 seconds.
     ///
-    /// Checked between Lua instructions: a single long-running library function (say, a string
-    /// pattern search over a huge subject) is only stopped once it returns.
+    /// Checked every 1000 instructions, at every function call (Lua or C), and every 1024 steps
+    /// inside the bounded library functions (pattern matching, `table.sort`, ...), so a
+    /// backtracking pattern stops at the deadline too.
     public var wallClock: Duration?
 
     public init(instructions: Int = 50_000_000, memoryBytes: Int = 64 << 20, wallClock: Duration? = .seconds(2)) {

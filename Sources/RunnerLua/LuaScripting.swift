@@ -27,8 +27,12 @@ public struct LuaScripting: Scripting {
     }
 
     public func check(chunk code: String, at location: SourceLocation) -> Diagnostic? {
-        guard let error = LuaState.checkSyntax(code, chunkName: location.description) else { return nil }
-        return Diagnostic("Lua: \(error.message)", at: LuaRuntime.location(of: error, chunkStart: location))
+        guard var error = LuaState.checkSyntax(code, chunkName: location.description) else { return nil }
+        // "<eof>" is one line past a chunk that ends with a line break: point at its last line.
+        let lines = max(1, code.split(separator: "\n", omittingEmptySubsequences: false).count - (code.hasSuffix("\n") ? 1 : 0))
+        if let line = error.line, line > lines { error.line = lines }
+        let message = LuaRuntime.fileLines(in: error.message, chunkStart: location)
+        return Diagnostic("Lua: \(message)", at: LuaRuntime.location(of: error, chunkStart: location))
     }
 
     public func makeRuntime(masker: SecretMasker) throws -> any ScriptRuntime {
@@ -49,6 +53,8 @@ actor LuaRuntime: ScriptRuntime {
         state = try LuaState(limits: limits)
         self.stepLimits = stepLimits
         try LuaRuntime.installHelpers(in: state)
+        // Expressions read the environment; none may change it for the next one.
+        try state.seal()
     }
 
     /// Compiles as `return (<expression>)`, on separate lines so a trailing `--` comment is harmless.
@@ -68,6 +74,14 @@ actor LuaRuntime: ScriptRuntime {
     static func location(of error: LuaError, chunkStart: SourceLocation) -> SourceLocation {
         guard let line = error.line else { return chunkStart }
         return SourceLocation(file: chunkStart.file, line: chunkStart.line + line - 1, column: line == 1 ? chunkStart.column : 1)
+    }
+
+    /// Lua's "(to close 'if' at line 2)" counts lines of the chunk; the pipeline's are meant.
+    static func fileLines(in message: String, chunkStart: SourceLocation) -> String {
+        guard let range = message.range(of: "' at line "), message.contains("(to close '") else { return message }
+        let digits = message[range.upperBound...].prefix { $0.isASCII && $0.isNumber }
+        guard let line = Int(digits) else { return message }
+        return message.replacingCharacters(in: range.upperBound..<digits.endIndex, with: String(chunkStart.line + line - 1))
     }
 
     /// `success()`, `failure()`, `always()`, `cancelled()` and `json` for expressions and steps.

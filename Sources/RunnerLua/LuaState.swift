@@ -1,4 +1,5 @@
 import CLua
+import CLuaBounded
 import RunnerCore
 
 /// A sandboxed Lua 5.4 interpreter with limits.
@@ -9,6 +10,10 @@ import RunnerCore
 /// finalizers with hooks off, so no limit could stop them); `pcall` and `xpcall` cannot catch a
 /// limit or a cancellation. Swift data is exposed with `setGlobal`, Swift functions with
 /// `register` (and `setPrintHandler`).
+///
+/// The limits hold inside library functions too: `string.find`, `match`, `gmatch`, `gsub`, `rep`
+/// and `table.insert`, `remove`, `move`, `sort` are bounded versions (CLuaBounded) that charge
+/// their steps to the call, and every function call checks the deadline and cancellation.
 ///
 /// Not `Sendable`: a state belongs to one thread or task at a time. To stop a call from elsewhere
 /// use `canceller`. Every Lua error is raised from C; see the rule at the top of `CLua/shim.h`.
@@ -26,7 +31,13 @@ public final class LuaState {
 
     /// Creates a sandboxed state. Throws `LuaError` (`.memoryLimit`) when the libraries do not
     /// fit in `limits.memoryBytes`.
-    public init(limits: LuaLimits = .default) throws(LuaError) {
+    public convenience init(limits: LuaLimits = .default) throws(LuaError) {
+        try self.init(limits: limits, boundedLibraries: true)
+    }
+
+    /// - Parameter boundedLibraries: `false` keeps Lua's own string and table functions, which
+    ///   the limits cannot stop; only for tests comparing the two.
+    init(limits: LuaLimits, boundedLibraries: Bool) throws(LuaError) {
         guard let control = LuaControl(memoryLimit: limits.memoryBytes), let L = runner_lua_open(control.pointer)
         else { throw LuaError(kind: .memoryLimit, message: "cannot create a Lua state within the memory limit") }
         self.L = L
@@ -34,7 +45,17 @@ public final class LuaState {
         self.limits = limits
         // Unretained: the lua_State never outlives self, and runner_lua_close detaches it first.
         runner_lua_attach(L, Unmanaged.passUnretained(self).toOpaque(), luaDispatch)
-        let status = runner_lua_open_sandbox(L)
+        var status = runner_lua_open_sandbox(L)
+        if status == LUA_OK, boundedLibraries { status = runner_lua_open_bounded(L) }
+        if status != LUA_OK { throw popFailure(status, chunkName: nil) }
+    }
+
+    /// Makes the library tables and the globals read-only for the Lua code run from now on
+    /// (`string.upper = nil` and `x = 1` raise); `setGlobal` and `register` still work. For the
+    /// state that evaluates a run's expressions, so one expression cannot change what the next
+    /// one sees.
+    func seal() throws(LuaError) {
+        let status = runner_lua_seal(L)
         if status != LUA_OK { throw popFailure(status, chunkName: nil) }
     }
 

@@ -94,8 +94,9 @@ extension LuaStep {
             let options = try Options(.map(spec.filter { $0.key == "on" || $0.key == "timeout" }), function: "runner.http.request", allowed: ["on", "timeout"])
             let request = HTTPRequest(method: spec["method"]?.stringValue ?? (body == nil ? "GET" : "POST"), url: url,
                                       headers: headers, body: body, timeout: options.timeout ?? .seconds(30))
+            let command = try request.command
             let response = try control.block {
-                try request.response(from: try await context.on(options.host).target.run(request.command) { _ in })
+                try request.response(from: try await context.on(options.host).target.run(command) { _ in })
             }
             var out: [String: Value] = ["status": .int(response.status), "body": .string(response.body),
                                         "ok": .bool((200..<300).contains(response.status))]

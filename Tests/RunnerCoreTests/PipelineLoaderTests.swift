@@ -96,9 +96,13 @@ import Testing
     }
 
     @Test func luaSyntaxInLuaStep() {
-        let d = only("steps:\n  - lua: |\n      local x = 1\n      if x then\n")
-        #expect(d?.location?.line ?? 0 >= 3)
-        #expect(d?.message.contains("end") == true)
+        // The unclosed `if` is found at the end of the chunk: its last line, file line 4; the
+        // message names the `if` by its file line too. Lines after a chunk's first start at column 1.
+        expect(only("steps:\n  - lua: |\n      local x = 1\n      if x then\n"), line: 4, column: 1,
+               contains: "'end' expected (to close 'if' at line 4) near <eof>")
+        expect(only("steps:\n  - lua: |\n      local x = 1\n      y = = 2\n      return x\n"), line: 4, column: 1,
+               contains: "unexpected symbol near '='")
+        expect(only("steps:\n  - lua: 'local x = = 1'\n"), line: 2, column: 11, contains: "unexpected symbol near '='")
     }
 
     @Test func unclosedTemplate() {

@@ -90,12 +90,7 @@ struct LuaLimitsTests {
 
     @Test func cancelFromAnotherThread() throws {
         let state = try LuaState(limits: LuaLimits(instructions: .max, wallClock: nil))
-        let canceller = state.canceller
-        // A plain thread: the global dispatch queues may all be busy running other tests.
-        Thread.detachNewThread {
-            Thread.sleep(forTimeInterval: 0.1)
-            canceller.cancel()
-        }
+        cancel(state.canceller, after: 0.1)
         let (error, elapsed) = timed { _ = try run(Self.spin, in: state) }
         #expect(error?.kind == .cancelled)
         #expect(elapsed >= .milliseconds(100))

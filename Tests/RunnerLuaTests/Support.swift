@@ -1,3 +1,4 @@
+import Foundation
 import RunnerCore
 import RunnerLua
 import Testing
@@ -34,4 +35,13 @@ func failure(running source: String, in state: LuaState? = nil, limits: LuaLimit
     -> LuaError?
 {
     failure { _ = try run(source, in: state, limits: limits, chunkName: chunkName) }
+}
+
+/// Cancels through `canceller` after `delay` seconds, from a plain thread (the global dispatch
+/// queues may all be busy running other tests).
+func cancel(_ canceller: LuaCanceller, after delay: TimeInterval) {
+    Thread.detachNewThread {
+        Thread.sleep(forTimeInterval: delay)
+        canceller.cancel()
+    }
 }

@@ -5,7 +5,7 @@ Prints the port it listens on, then serves until stdin closes (the test process 
   GET  /status/<code>        answers <code> with body "status <code>"
   GET  /flaky/<name>/<n>     answers 503 the first <n> times for <name>, then 200 "ready"
   POST /status/<code>        answers <code>
-  POST /chat                 records the request (path, query, headers, body) and answers
+  POST /chat                 records the request (path, query, body, Content-Type, X-Note) and answers
                              {"name": "spaces/test/messages/<k>"}; GET /chat/requests lists them
   GET  /slow                 answers after 5 seconds
 """
@@ -64,7 +64,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         with lock:
             requests.append({"path": split.path, "query": split.query, "body": body,
-                             "content_type": self.headers.get("Content-Type", "")})
+                             "content_type": self.headers.get("Content-Type", ""),
+                             "note": self.headers.get("X-Note", "")})
             k = len(requests)
         self.reply(200, json.dumps({"name": "spaces/test/messages/%d" % k}), "application/json")
 

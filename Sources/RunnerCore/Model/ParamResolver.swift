@@ -30,12 +30,15 @@ public enum ParamResolver {
                 problems.append(Diagnostic("param '\(spec.name)' must be \(spec.type), not '\(spec.secret ? "***" : raw.interpolated)'"))
                 continue
             }
-            // Like JSON Schema's `pattern`: a search; anchor with ^...$ for a whole match.
-            if let pattern = spec.pattern, let regex = try? Regex(pattern) {
+            // Like JSON Schema's `pattern`: a search; anchor with ^...$ for a whole match. Linear
+            // time for any pattern (ParamPattern); the loader refused patterns that do not compile.
+            if let source = spec.pattern {
+                let pattern = try? ParamPattern(source)
                 let texts = value.listValue?.map(\.interpolated) ?? [value.interpolated]
-                if let bad = texts.first(where: { (try? regex.firstMatch(in: $0)) == nil }) {
-                    let shown = spec.secret ? "***" : bad
-                    problems.append(Diagnostic("param '\(spec.name)' = '\(shown)' does not match pattern \(pattern)"))
+                if let bad = texts.first(where: { pattern?.matches($0) != true }) {
+                    let shown = spec.secret ? "***" : bad.utf8.count > 200 ? String(bad.prefix(200)) + "…" : bad
+                    let long = bad.utf8.count > ParamPattern.maxValueLength ? " (values over \(ParamPattern.maxValueLength) bytes never match)" : ""
+                    problems.append(Diagnostic("param '\(spec.name)' = '\(shown)' does not match pattern \(source)\(long)"))
                     continue
                 }
             }

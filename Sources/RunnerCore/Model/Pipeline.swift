@@ -35,7 +35,7 @@ public struct ParamSpec: Sendable, Hashable {
     public var type: ParameterType
     public var required: Bool
     public var defaultValue: Value?
-    /// A regular expression the whole value must match (string params).
+    /// A `ParamPattern` searched in the value, or in each element of a list (anchor it with `^...$`).
     public var pattern: String?
     public var description: String?
     public var secret: Bool

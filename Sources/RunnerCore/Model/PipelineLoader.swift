@@ -177,10 +177,12 @@ public struct PipelineLoader: Sendable {
                     }
                 case "pattern":
                     if let p = r.string(value, what: "'pattern'") {
-                        if (try? Regex(p)) == nil {
-                            r.error("'\(p)' is not a valid regular expression", at: value.location)
-                        } else {
+                        do {
+                            _ = try ParamPattern(p)
                             param.pattern = p
+                        } catch {
+                            r.error("'\(p)' is not a valid regular expression for 'pattern': \(error) (see docs/pipelines.md, Params)",
+                                    at: value.location)
                         }
                     }
                 default: break
