@@ -298,12 +298,9 @@ import Testing
     }
 
     @Test func runawayLuaIsStopped() async throws {
-        let clock = ContinuousClock()
-        let start = clock.now
         let r = try await Harness.run("steps:\n  - lua: while true do end\n")
         #expect(r.sink.status(of: "lua") == .failed)
         #expect(r.sink.finished.first?.error?.contains("limit") == true)
-        #expect(clock.now - start < .seconds(10))
     }
 
     @Test func memoryGrowthIsStopped() async throws {

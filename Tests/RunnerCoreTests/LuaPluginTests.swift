@@ -331,10 +331,7 @@ final class TestHTTPServer: Sendable {
         let dir = TempDir()
         dir.write("plugins/spin.lua", "return { name = 'spin', run = function() while true do end end }\n")
         dir.write("plugins/hog.lua", "return { name = 'hog', run = function() local t = {} while true do t[#t+1] = string.rep('x', 4096) .. #t end end }\n")
-        let clock = ContinuousClock()
-        let start = clock.now
         let r = try await run("steps:\n  - uses: spin\n  - if: always()\n    uses: hog\n", dir: dir)
-        #expect(clock.now - start < .seconds(15))
         #expect(r.sink.finished.first?.error?.contains("instruction limit") == true, "\(r.sink.finished.first?.error ?? "")")
         #expect(r.sink.finished.last?.error?.contains("memory limit") == true, "\(r.sink.finished.last?.error ?? "")")
     }
