@@ -101,4 +101,23 @@ struct DeadServerTests {
         let read = await #expect(throws: TargetError.self) { try await target.readFile(path, limit: 100) }
         #expect(read?.message.contains("connection lost: frozen did not answer within 2.0s") == true, "\(String(describing: read))")
     }
+
+    @Test func aTransferFrozenHalfwayFailsInsteadOfHanging() async throws {
+        // libssh 0.10 waits for an SFTP reply in a loop that ignores every timeout: this is the
+        // case the watchdog exists for.
+        let server = try SSHServer.start()
+        defer { server.stop() }
+        let target = try await connectFast(server)
+        let directory = try sharedDirectory()
+        let big = [UInt8](repeating: UInt8(ascii: "x"), count: 256 << 20)
+        let write = Task { try await target.writeFile("\(directory)/big", contents: big, mode: 0o644) }
+        // The temporary file appears when the transfer starts; freeze while it is under way.
+        while !((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).contains(where: { $0.hasSuffix(".tmp") }) {
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        let frozen = server.freezeConnections()
+        defer { server.release(frozen); try? FileManager.default.removeItem(atPath: directory) }
+        let error = await #expect(throws: TargetError.self) { try await write.value }
+        #expect(error?.message.contains("connection lost: frozen did not answer within 2.0s") == true, "\(String(describing: error))")
+    }
 }
