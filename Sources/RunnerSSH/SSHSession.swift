@@ -120,6 +120,9 @@ public final class SSHSession: @unchecked Sendable {
     }
 
     deinit {
+        // First the watchdog's copy of the socket: with a ProxyCommand, ssh_disconnect waits
+        // for the proxy to exit, which it does only once every copy of its socket is closed.
+        watchdog.detach()
         ssh_disconnect(raw)
         ssh_free(raw)
         counters.deallocate()

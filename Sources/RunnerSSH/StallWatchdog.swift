@@ -31,7 +31,15 @@ final class StallWatchdog: Sendable {
     }
 
     deinit {
-        state.withLock { if $0.fd >= 0 { _ = close($0.fd) } }
+        detach()
+    }
+
+    /// Closes the duplicate descriptor; the watchdog can no longer fire.
+    func detach() {
+        state.withLock { state in
+            if state.fd >= 0 { _ = close(state.fd) }
+            state.fd = -1
+        }
     }
 
     /// Watches the connected socket `fd` (duplicated; the session keeps its own).
