@@ -44,7 +44,7 @@ struct RemoteCommandLoop {
         var remoteEOF = [false, false]
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         var marker = ProcessGroupMarker()
-        var lastActivity = start
+        var probe = KeepaliveProbe(session: session, now: start)
         var killers: [SSHChannel] = []
 
         // libssh reads packets only when asked: once both streams hit EOF no read call pumps
@@ -97,7 +97,7 @@ struct RemoteCommandLoop {
                 eofSent = true
                 stdin = []
             }
-            if gotData { lastActivity = clock.now; continue }
+            if gotData { continue }
 
             // Finished: the remote closed the channel, or both streams ended and the exit
             // status is in, or the command exited and stray output was drained for 100 ms.
@@ -130,16 +130,13 @@ struct RemoteCommandLoop {
                 watchingCancel = false
             }
             var wait = Duration.seconds(1)
-            for deadline in [stopDeadline, drainDeadline].compactMap({ $0 }) { wait = min(wait, deadline - clock.now) }
+            for deadline in [stopDeadline, drainDeadline, probe.due].compactMap({ $0 }) { wait = min(wait, deadline - clock.now) }
             let milliseconds = Int32(max(0, min(1000, wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000 + 1)))
             if ssh_event_dopoll(event, milliseconds) == SSH_ERROR, !session.isConnected {
                 throw lost(session, "ssh_event_dopoll")
             }
-            // A silent command: probe the connection (and keep NAT state) once per interval.
-            if clock.now - lastActivity >= session.keepalive {
-                _ = ssh_send_keepalive(session.raw)
-                lastActivity = clock.now
-            }
+            // A silent server: probe it (which also keeps NAT state), give up after ~4 intervals.
+            try probe.check(session, now: clock.now)
         }
         marker.finish().withUnsafeBytes { stderr.append($0, emit: onOutput) }
         stdout.finish(emit: onOutput)

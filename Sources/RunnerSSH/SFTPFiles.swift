@@ -54,6 +54,7 @@ final class SFTPFiles {
                 let written = contents.withUnsafeBytes { sftp_write(file, $0.baseAddress! + offset, size) }
                 guard written > 0 else { throw failure("sftp_write", "cannot write '\(path)'") }
                 offset += written
+                session.watchdog.arm()  // progress: only a stalled request trips it
             }
             if sftp_extension_supported(raw, "fsync@openssh.com", "1") != 0 {
                 try check(sftp_fsync(file), "sftp_fsync", "cannot write '\(path)'")
@@ -61,6 +62,7 @@ final class SFTPFiles {
         }
         try check(sftp_chmod(raw, temporary, mode_t(mode)), "sftp_chmod", "cannot write '\(path)'")
         if sftp_rename(raw, temporary, path) != 0 {
+            session.watchdog.arm()
             try renameOver(temporary, path)
         }
         renamed = true
@@ -97,6 +99,7 @@ final class SFTPFiles {
             guard count > 0 else { throw failure("sftp_read", "cannot read '\(path)'") }
             if bytes.count + count > limit { throw tooLarge }
             bytes.append(contentsOf: chunk[..<count])
+            session.watchdog.arm()
         }
     }
 

@@ -23,8 +23,15 @@ final class SSHChannel {
         exit.initialize(to: runner_ssh_exit_state())
         // From here on, deinit frees the channel if anything below throws.
         try session.check(runner_ssh_watch_exit(raw, exit), "ssh_set_channel_callbacks")
-        try session.check(ssh_channel_open_session(raw), "ssh_channel_open_session")
-        try session.check(ssh_channel_request_exec(raw, command), "ssh_channel_request_exec")
+        try Self.answered(ssh_channel_open_session(raw), "ssh_channel_open_session", session)
+        try Self.answered(ssh_channel_request_exec(raw, command), "ssh_channel_request_exec", session)
+    }
+
+    /// Checks a blocking request's `rc`: libssh returns `SSH_AGAIN` when the server left it
+    /// unanswered for the session timeout, which means a server that stopped answering.
+    private static func answered(_ rc: Int32, _ function: String, _ session: SSHSession) throws {
+        if rc == SSH_AGAIN { throw session.stalled(function) }
+        try session.check(rc, function)
     }
 
     deinit {

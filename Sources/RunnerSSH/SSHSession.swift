@@ -34,12 +34,13 @@ public struct SSHConnectOptions: Sendable, Hashable {
     /// The known_hosts file host keys are checked against (and appended to with `.acceptNew`).
     public var knownHostsFile: String?
     public var hostKeyPolicy: HostKeyPolicy
-    /// Limit for the TCP connect and for every blocking libssh exchange afterwards (handshake,
-    /// authentication, SFTP requests), so a dead server fails instead of hanging.
+    /// Limit for the TCP connect and for every blocking exchange afterwards (handshake,
+    /// authentication, channel opening, each SFTP request), so a dead server fails instead of
+    /// hanging (see `StallWatchdog`).
     public var timeout: Duration
-    /// Idle interval after which the connection is probed: TCP keepalive on the socket (a dead
-    /// peer is noticed after about four intervals) and SSH keepalive requests while a command
-    /// runs silently, which keep NAT and firewall state alive.
+    /// Silence after which the server is probed: SSH keepalive requests while a command runs
+    /// (three unanswered ones and a fourth interval fail the command, see `KeepaliveProbe`),
+    /// and TCP keepalive on the socket. Probes also keep NAT and firewall state alive.
     public var keepalive: Duration
     /// Also try the keys of the ssh-agent at `SSH_AUTH_SOCK`, when that variable is set.
     public var useAgent: Bool
@@ -93,23 +94,38 @@ public final class SSHSession: @unchecked Sendable {
     // calls made inside `queue` jobs (see `perform`) or in deinit, when no job can be running
     // (a job holds a strong reference to self). `name` and `queue` are immutable and Sendable.
 
+    // `counters` is written by libssh and read, like `raw`, on the queue only. `watchdog` is
+    // Sendable (a Mutex inside) and only ever touches its own duplicate of the socket.
+
     /// The inventory name of the host, used in error messages.
     public let name: String
     let raw: ssh_session
     /// How long a command may run silently before an SSH keepalive request goes out.
     let keepalive: Duration
+    /// Breaks blocking exchanges (SFTP requests) that get no answer within the connect timeout.
+    let watchdog: StallWatchdog
+    /// libssh's byte counters of the socket ([0]) and of the decrypted stream ([1]).
+    private let counters: UnsafeMutablePointer<ssh_counter_struct>
     private let queue: DispatchQueue
 
-    private init(name: String, raw: ssh_session, keepalive: Duration) {
+    private init(name: String, raw: ssh_session, keepalive: Duration, timeout: Duration) {
         self.name = name
         self.raw = raw
         self.keepalive = keepalive
+        self.watchdog = StallWatchdog(limit: timeout)
+        self.counters = .allocate(capacity: 2)
+        counters.initialize(repeating: ssh_counter_struct(), count: 2)
+        ssh_set_counters(raw, counters, counters + 1)
         self.queue = DispatchQueue(label: "runner.ssh.\(name)")
     }
 
     deinit {
+        // First the watchdog's copy of the socket: with a ProxyCommand, ssh_disconnect waits
+        // for the proxy to exit, which it does only once every copy of its socket is closed.
+        watchdog.detach()
         ssh_disconnect(raw)
         ssh_free(raw)
+        counters.deallocate()
     }
 
     /// Connects, verifies the host key against `options.knownHostsFile` and authenticates.
@@ -118,8 +134,8 @@ public final class SSHSession: @unchecked Sendable {
     ///   unknown host key (with its SHA256 fingerprint), a changed host key, or no accepted key.
     public static func connect(name: String, options: SSHConnectOptions) async throws -> SSHSession {
         guard let raw = ssh_new() else { throw TargetError(target: name, "ssh_new failed") }
-        let session = SSHSession(name: name, raw: raw, keepalive: options.keepalive)
-        try await session.perform { try $0.open(options) }
+        let session = SSHSession(name: name, raw: raw, keepalive: options.keepalive, timeout: max(options.timeout, .seconds(1)))
+        try await session.perform { session in try session.guarded { try session.open(options) } }
         return session
     }
 
@@ -128,6 +144,55 @@ public final class SSHSession: @unchecked Sendable {
         try await withCheckedThrowingContinuation { continuation in
             queue.async { continuation.resume(with: Result { try body(self) }) }
         }
+    }
+
+    /// Runs `body`, a series of blocking libssh exchanges, under `watchdog` (on the queue
+    /// only): when the server leaves one unanswered for the connect timeout (long transfers
+    /// re-arm the watchdog after every chunk), the connection is shut down and dropped, and the
+    /// error says so instead of hanging.
+    func guarded<T>(_ body: () throws -> T) throws -> T {
+        watchdog.arm()
+        defer { watchdog.disarm() }
+        let value: T
+        do {
+            value = try body()
+        } catch {
+            if watchdog.fired { throw stalled((error as? TargetError)?.message ?? "\(error)") }
+            throw error
+        }
+        if watchdog.fired { throw stalled(nil) }
+        return value
+    }
+
+    /// The error for a server that stopped answering a blocking exchange; the connection is
+    /// dropped, so it is never handed out again (on the queue only).
+    func stalled(_ detail: String?) -> TargetError {
+        abandon()
+        return TargetError(target: name, """
+            connection lost: \(name) did not answer within \(DurationParser.format(watchdog.limit)) (connect_timeout)\
+            \(detail.map { " (\($0))" } ?? "")
+            """)
+    }
+
+    /// Bytes that arrived from the server so far (on the queue only): anything at all, so a
+    /// change proves the server is alive.
+    var bytesReceived: UInt64 { counters.pointee.in_bytes }
+
+    /// Sends a keepalive request that wants a reply, without waiting for the reply (on the
+    /// queue only). libssh's `ssh_send_keepalive` blocks until the answer comes unless the
+    /// session is non-blocking; it also keeps one request outstanding at a time, and a call
+    /// that finds the previous answer only collects it, hence the second call.
+    func sendKeepalive() {
+        ssh_set_blocking(raw, 0)
+        defer { ssh_set_blocking(raw, 1) }
+        _ = ssh_send_keepalive(raw)
+        _ = ssh_send_keepalive(raw)
+    }
+
+    /// Drops a connection that stopped answering, without a goodbye: later checks see it
+    /// disconnected, so the pool replaces it instead of handing it out again.
+    func abandon() {
+        watchdog.cut()
     }
 
     /// The one return-code checker: fails when `rc` is not `SSH_OK`, naming `function` and
@@ -151,7 +216,7 @@ public final class SSHSession: @unchecked Sendable {
     /// between two commands would otherwise still look connected (on the queue only).
     func checkConnection() -> Bool {
         let fd = ssh_get_fd(raw)
-        guard isConnected, fd >= 0 else { return false }
+        guard isConnected, fd >= 0, !watchdog.fired else { return false }
         var pending = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&pending, 1, 0) > 0 else { return true }
         guard let event = ssh_event_new() else { return isConnected }
@@ -182,8 +247,16 @@ public final class SSHSession: @unchecked Sendable {
         try check(ssh_options_set(raw, SSH_OPTIONS_TIMEOUT, &seconds), "ssh_options_set(timeout)")
 
         try check(ssh_connect(raw), "ssh_connect to \(endpoint)")
+        // From here on the watchdog bounds every blocking exchange and names the stall; some
+        // libssh calls report their own timeout as an ordinary failure (or, in SFTP, not at
+        // all), so libssh's timeout stays only as a backstop, a little later.
+        watchdog.attach(ssh_get_fd(raw))
+        watchdog.arm()
+        var backstop = seconds + 2
+        try check(ssh_options_set(raw, SSH_OPTIONS_TIMEOUT, &backstop), "ssh_options_set(timeout)")
         setTCPKeepalive(options.keepalive)
         try verifyHostKey(options)
+        watchdog.arm()
         try authenticate(options)
     }
 

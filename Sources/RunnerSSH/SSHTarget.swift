@@ -39,7 +39,7 @@ public struct SSHTarget: Target {
         let cancel = try CancelPipe(target: name)
         let (result, ending) = try await withTaskCancellationHandler {
             try await pool.withSession { session in try await session.perform { session in
-                let channel = try SSHChannel(session: session, command: line)
+                let channel = try session.guarded { try SSHChannel(session: session, command: line) }
                 var loop = RemoteCommandLoop(channel: channel, command: command, cancel: cancel, onOutput: onOutput)
                 return try loop.run()
             } }
@@ -80,13 +80,18 @@ public struct SSHTarget: Target {
         return line
     }
 
-    /// Writes `contents` to `path` atomically over SFTP; see `SFTPFiles.write`.
+    /// Writes `contents` to `path` atomically over SFTP; see `SFTPFiles.write`. Like every
+    /// blocking exchange, it fails instead of hanging when the server stops answering.
     public func writeFile(_ path: String, contents: [UInt8], mode: Int) async throws {
-        try await pool.withSession { try await $0.perform { try SFTPFiles(session: $0).write(path, contents: contents, mode: mode) } }
+        try await pool.withSession { try await $0.perform { session in
+            try session.guarded { try SFTPFiles(session: session).write(path, contents: contents, mode: mode) }
+        } }
     }
 
     /// Reads the whole file at `path` over SFTP; fails when it is missing or larger than `limit` bytes.
     public func readFile(_ path: String, limit: Int) async throws -> [UInt8] {
-        try await pool.withSession { try await $0.perform { try SFTPFiles(session: $0).read(path, limit: limit) } }
+        try await pool.withSession { try await $0.perform { session in
+            try session.guarded { try SFTPFiles(session: session).read(path, limit: limit) }
+        } }
     }
 }

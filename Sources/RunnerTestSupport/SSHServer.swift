@@ -59,26 +59,13 @@ public final class SSHServer: @unchecked Sendable {
     /// client. Other servers' connections are untouched.
     public func crash() {
         guard let running = lock.withLock({ () -> pid_t? in defer { pid = nil }; return pid }) else { return }
-        var parents: [pid_t: pid_t] = [:]
-        var names: [pid_t: String] = [:]
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
-            names[pid] = String(stat[stat.index(after: open)..<close])
-            parents[pid] = pid_t(stat[stat.index(close, offsetBy: 2)...].split(separator: " ")[1])
-        }
-        func isDescendant(_ pid: pid_t) -> Bool {
-            var current = pid
-            while let parent = parents[current], parent > 1 {
-                if parent == running { return true }
-                current = parent
-            }
-            return false
-        }
-        for (pid, name) in names where name == "sshd" && isDescendant(pid) { Glibc.kill(pid, SIGKILL) }
+        for process in Self.descendants(of: running) { Glibc.kill(process, SIGKILL) }
         Glibc.kill(running, SIGKILL)
         Spawn.wait(running)
     }
+
+    /// The pid of the listening sshd, while it runs.
+    var listenerPID: pid_t? { lock.withLock { pid } }
 
     /// A known_hosts line for the current host key.
     public func knownHostsLine() throws -> String {

@@ -65,7 +65,7 @@ public struct SSHPlugin: StepPlugin {
         }
         try await target.writeFile(path, contents: contents, mode: mode)
         if let owner {
-            let result = try await context.run(.argv(["chown", owner, "--", path]))
+            let result = try await plumbing(["chown", owner, "--", path], context: context)
             guard result.succeeded else { throw StepFailure("ssh upload: chown \(owner) \(path) failed: \(result.stderrTail)") }
         }
         context.log("wrote \(path) (\(contents.count) bytes, mode \(String(mode, radix: 8)))")
@@ -88,7 +88,7 @@ public struct SSHPlugin: StepPlugin {
         let contents = try readLocal(source, context: context)
         let arguments = (with["args"]?.listValue ?? []).map(\.interpolated)
         let interpreter = with["interpreter"]?.stringValue ?? "/bin/sh"
-        let made = try await context.run(.argv(["mktemp", "-t", "runner-script.XXXXXXXX"]))
+        let made = try await plumbing(["mktemp", "-t", "runner-script.XXXXXXXX"], context: context)
         let path = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         guard made.succeeded, path.hasPrefix("/") else {
             throw StepFailure("ssh script: cannot create a temporary file on \(context.target.name): \(made.stderrTail)")
@@ -98,16 +98,23 @@ public struct SSHPlugin: StepPlugin {
             try await context.target.writeFile(path, contents: contents, mode: 0o700)
             result = try await context.run(.argv([interpreter, path] + arguments))
         } catch {
-            _ = try? await context.run(.argv(["rm", "-f", "--", path]))
+            _ = try? await plumbing(["rm", "-f", "--", path], context: context)
             throw error
         }
-        _ = try? await context.run(.argv(["rm", "-f", "--", path]))
+        _ = try? await plumbing(["rm", "-f", "--", path], context: context)
         var outputs: [String: Value] = ["stdout": .string(result.stdout), "stderr": .string(result.stderr)]
         outputs["exit_code"] = result.exitCode.map { .int(Int($0)) } ?? .null
         guard result.succeeded else {
             throw StepFailure("script \(source) \(result.failureReason): \(result.stderrTail)", outputs: outputs)
         }
         return StepResult(outputs: outputs, changed: true)
+    }
+
+    /// Runs one of the plugin's own helper commands (mktemp, stat, chown, rm) on the step's
+    /// target without streaming its output into the run log: the user did not ask for it, and
+    /// a temporary file's path in the log tells others where to look for (or race) the script.
+    private func plumbing(_ argv: [String], context: StepContext) async throws -> CommandResult {
+        try await context.target.run(Command(.argv(argv), environment: context.environment), onOutput: { _ in })
     }
 
     private func readLocal(_ path: String, context: StepContext) throws -> [UInt8] {
@@ -118,7 +125,7 @@ public struct SSHPlugin: StepPlugin {
 
     /// Mode and `user:group` of a remote file (nil when missing).
     private func attributes(_ path: String, context: StepContext) async throws -> (Int, String)? {
-        let result = try await context.run(.argv(["stat", "-c", "%a %U:%G", "--", path]))
+        let result = try await plumbing(["stat", "-c", "%a %U:%G", "--", path], context: context)
         let fields = result.stdout.split(separator: " ")
         guard result.succeeded, fields.count == 2, let mode = Int(fields[0], radix: 8) else { return nil }
         return (mode, fields[1].trimmingCharacters(in: .whitespacesAndNewlines))
