@@ -62,7 +62,7 @@ struct DeadServerTests {
         let target = try await connectFast(server)
         // Six keepalive intervals of silence: the server answers every probe.
         let result = try await target.run(Command(.shell("sleep 6; echo done")), onOutput: { _ in })
-        #expect(result.stdout == "done\n")
+        #expect(result.stdout == "done")
     }
 
     @Test(.enabled(if: canDropPackets, "needs iptables"))
