@@ -59,8 +59,14 @@ public final class SSHServer: @unchecked Sendable {
     /// client. Other servers' connections are untouched.
     public func crash() {
         guard let running = lock.withLock({ () -> pid_t? in defer { pid = nil }; return pid }) else { return }
-        for process in Self.descendants(of: running) { Glibc.kill(process, SIGKILL) }
-        Glibc.kill(running, SIGKILL)
+        // Stop them all before killing any: killed one by one in no particular order, a shell
+        // whose `sleep` died first could still finish its script and report success.
+        let processes = [running] + Self.descendants(of: running)
+        for process in processes { Glibc.kill(process, SIGSTOP) }
+        for process in processes {
+            Glibc.kill(process, SIGKILL)
+            Glibc.kill(process, SIGCONT)
+        }
         Spawn.wait(running)
     }
 
