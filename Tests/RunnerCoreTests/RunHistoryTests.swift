@@ -38,9 +38,8 @@ import Testing
     }
 
     @Test func usesHistoryFindsRunsByParamsStatusAndOffset() async throws {
-        let dir = TempDir()
-        let store = try RunStore(directory: dir.path + "/state")
-        let ids = try await Self.history(store)
+        let temp = try TempStore()
+        let ids = try await Self.history(temp.store)
         let result = try await Harness.run("""
             name: reader
             steps:
@@ -53,7 +52,7 @@ import Testing
               - id: used
                 name: used
                 lua: return { commit = steps.previous.outputs.outputs.pull.commit }
-            """, store: store)
+            """, store: temp.store)
         #expect(result.outcome.status == .succeeded, "\(result.sink.transcript)")
 
         let last = Self.outputs(result, "last")
@@ -75,9 +74,8 @@ import Testing
     }
 
     @Test func secretsReadBackMasked() async throws {
-        let dir = TempDir()
-        let store = try RunStore(directory: dir.path + "/state")
-        _ = try await Self.history(store)
+        let temp = try TempStore()
+        _ = try await Self.history(temp.store)
         let result = try await Harness.run("""
             name: reader
             steps:
@@ -87,7 +85,7 @@ import Testing
                 lua: |
                   local r = runner.history.last{ pipeline = 'deploy', params = { app = 'a' } }
                   return { token = r.outputs.pull.token, param = r.params.token }
-            """, store: store)
+            """, store: temp.store)
         #expect(result.outcome.status == .succeeded, "\(result.sink.transcript)")
         let last = Self.outputs(result, "last")
         #expect(last["outputs"]?.mapValue?["pull"]?.mapValue?["token"] == .string("***"))
@@ -97,23 +95,21 @@ import Testing
     }
 
     @Test func requiredHistoryFailsTheStepSayingWhatWasSought() async throws {
-        let dir = TempDir()
-        let store = try RunStore(directory: dir.path + "/state")
-        _ = try await Self.history(store)
+        let temp = try TempStore()
+        _ = try await Self.history(temp.store)
         let result = try await Harness.run("""
             name: reader
             steps:
               - { name: previous, uses: history, with: { pipeline: deploy, params: { app: a }, offset: 2 } }
-            """, store: store)
+            """, store: temp.store)
         #expect(result.outcome.status == .failed)
         let error = result.sink.finished.last { $0.label == "previous" }?.error ?? ""
         #expect(error.contains("history: no succeeded run of pipeline deploy with app=a 2 before the last one in the run store"), "\(error)")
     }
 
     @Test func luaAPIAnswersAsThePluginDoes() async throws {
-        let dir = TempDir()
-        let store = try RunStore(directory: dir.path + "/state")
-        let ids = try await Self.history(store)
+        let temp = try TempStore()
+        let ids = try await Self.history(temp.store)
         let result = try await Harness.run("""
             name: reader
             steps:
@@ -127,7 +123,7 @@ import Testing
                   local ok, err = pcall(runner.history.last, { pipeline = 'deploy', app = 'a' })
                   return { last = last.run_id, commit = last.outputs.pull.commit, before = before.outputs.pull.commit,
                            failed = failed.run_id, none = none == nil, err = err }
-            """, store: store)
+            """, store: temp.store)
         #expect(result.outcome.status == .succeeded, "\(result.sink.transcript)")
         let out = Self.outputs(result, "lua")
         #expect(out["last"] == .string(ids[2]))
@@ -139,32 +135,30 @@ import Testing
     }
 
     @Test func theCurrentRunIsNeverReturned() async throws {
-        let dir = TempDir()
-        let store = try RunStore(directory: dir.path + "/state")
+        let temp = try TempStore()
         // By id, through the engine: the run itself is "not found".
         let result = try await Harness.run("""
             name: deploy
             steps:
               - { id: me, name: me, uses: history, with: { pipeline: deploy, run_id: "${{ run.id }}", required: false } }
-            """, store: store)
+            """, store: temp.store)
         #expect(result.outcome.status == .succeeded, "\(result.sink.transcript)")
         #expect(Self.outputs(result, "me") == ["found": .bool(false)])
         // By search: a finished run with the asked status is skipped when it is the current one.
         let id = result.outcome.runID
-        #expect(try store.lastRun(pipeline: "deploy", params: [:], status: .succeeded, offset: 0, excluding: nil)?.id == id)
-        #expect(try store.lastRun(pipeline: "deploy", params: [:], status: .succeeded, offset: 0, excluding: id) == nil)
+        #expect(try temp.store.lastRun(pipeline: "deploy", params: [:], status: .succeeded, offset: 0, excluding: nil)?.id == id)
+        #expect(try temp.store.lastRun(pipeline: "deploy", params: [:], status: .succeeded, offset: 0, excluding: id) == nil)
     }
 
     @Test func aRunIDOfAnotherPipelineIsRefused() async throws {
-        let dir = TempDir()
-        let store = try RunStore(directory: dir.path + "/state")
-        let ids = try await Self.history(store)
+        let temp = try TempStore()
+        let ids = try await Self.history(temp.store)
         let result = try await Harness.run("""
             name: reader
             steps:
               - { id: one, name: one, uses: history, with: { pipeline: deploy, run_id: "\(ids[1])" } }
               - { name: other, uses: history, with: { pipeline: backup, run_id: "\(ids[1])" } }
-            """, store: store)
+            """, store: temp.store)
         #expect(Self.outputs(result, "one")["outputs"]?.mapValue?["pull"]?.mapValue?["commit"] == .string("c2"))
         #expect(result.sink.finished.last { $0.label == "other" }?.error?.contains("is a run of pipeline deploy, not backup") == true)
     }
@@ -186,17 +180,24 @@ import Testing
     }
 
     @Test func stepsOnSeveralItemsReadBackAsResults() async throws {
-        let dir = TempDir()
-        let store = try RunStore(directory: dir.path + "/state")
+        let temp = try TempStore()
         _ = try await Harness.run("""
             name: fan
             steps:
               - id: each
                 for_each: [x, y]
                 lua: return { item = item }
-            """, store: store)
-        let run = try #require(try store.lastRun(pipeline: "fan", params: [:], status: .succeeded, offset: 0, excluding: nil))
+            """, store: temp.store)
+        let run = try #require(try temp.store.lastRun(pipeline: "fan", params: [:], status: .succeeded, offset: 0, excluding: nil))
         let results = run.outputs["each"]?["results"]?.listValue ?? []
         #expect(results.compactMap { $0.mapValue?["outputs"]?.mapValue?["item"]?.stringValue } == ["x", "y"])
     }
+}
+
+/// An empty run store in a temporary directory, removed with it.
+final class TempStore: Sendable {
+    let dir = TempDir()
+    let store: RunStore
+
+    init() throws { store = try RunStore(directory: dir.path + "/state") }
 }
