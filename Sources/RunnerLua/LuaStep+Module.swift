@@ -56,6 +56,20 @@ extension LuaStep {
             return [.map(result.outputs)]
         }
 
+        // Run history: the `history` plugin's search; nil when no run matches.
+        try state.register("runner.history.last") { args in
+            guard let spec = args[0].mapValue else {
+                throw LuaArgumentError("runner.history.last takes a table: { pipeline = 'deploy', params = { app = 'phone' }, status = 'succeeded', offset = 0 }")
+            }
+            let allowed = ["pipeline", "params", "status", "offset", "run_id"]
+            for key in spec.keys.sorted() where !allowed.contains(key) {
+                throw LuaArgumentError("runner.history.last: unknown field '\(key)'\(Suggestion.hint(for: key, in: allowed)); fields are \(allowed.joined(separator: ", "))")
+            }
+            let result = try control.block { try await context.runPlugin("history", spec.merging(["required": .bool(false)]) { _, new in new }) }
+            guard result.outputs["found"]?.boolValue == true else { return [.null] }
+            return [.map(result.outputs.filter { $0.key != "found" })]
+        }
+
         // Files on a target.
         try state.register("runner.read_file") { args in
             let path = try args.string(0)

@@ -69,7 +69,7 @@ struct Run: AsyncParsableCommand {
         case .json: JSONLinesSink()
         }
         let engine = toolbox.engine()
-        let options = Engine.Options(runID: runID, trigger: "cli", noWait: noWait, limit: limitNames)
+        let options = Engine.Options(runID: runID, trigger: "cli", noWait: noWait, limit: limitNames, history: store)
         // Signals are caught before the run starts: under load the first step can be running
         // before a handler installed afterwards exists, and Ctrl-C would kill runner outright.
         // (task, cancel requested): a signal before the task exists cancels it when it does.

@@ -83,7 +83,8 @@ enum Harness {
     static func run(_ yaml: String, params: [String: Value] = [:], plugins extra: [any StepPlugin] = [],
                     dir: TempDir = TempDir(), noWait: Bool = false, stepTimeout: Duration = .seconds(60),
                     luaPluginDirectories: [String] = [], limit: [String]? = nil,
-                    environment: [String: String]? = nil) async throws -> Result {
+                    environment: [String: String]? = nil, store: RunStore? = nil,
+                    runID: String = RunID.generate().description) async throws -> Result {
         let path = dir.write("pipeline.yml", yaml)
         let loader = loader(extra + (try LuaPluginLoader.discover(in: luaPluginDirectories)))
         let pipeline = try loader.load(path: path)
@@ -91,7 +92,10 @@ enum Harness {
         let engine = Engine(plugins: loader.plugins, scripting: LuaScripting(), lockDirectory: dir.path + "/locks",
                             defaultStepTimeout: stepTimeout)
         let sink = CollectingSink()
-        let outcome = await engine.run(pipeline, params: resolved, options: .init(runID: RunID.generate().description, noWait: noWait, limit: limit, environment: environment), sinks: [sink])
+        // With a store, the run is recorded in it and `uses: history` reads it, as `runner run` does.
+        let sinks: [any EventSink] = store.map { [sink, StoreSink(store: $0)] } ?? [sink]
+        let options = Engine.Options(runID: runID, noWait: noWait, limit: limit, environment: environment, history: store)
+        let outcome = await engine.run(pipeline, params: resolved, options: options, sinks: sinks)
         return Result(outcome: outcome, sink: sink, dir: dir)
     }
 }

@@ -36,7 +36,7 @@ extension Engine {
         }
         SecretParameterValues.register(pipeline, params: resolved, plugins: plugins, in: parent.emitter.masker)
         parent.emitter.emit(step: step, .log(.info, "running pipeline \(pipeline.name) (\(path))"))
-        let options = Options(runID: parent.runID, trigger: "pipeline", limit: parent.limit.map(Array.init))
+        let options = Options(runID: parent.runID, trigger: "pipeline", limit: parent.limit.map(Array.init), history: parent.history)
         guard let processes = parent.processes else { throw StepFailure("pipeline '\(reference)': not inside a run") }
         let outcome = await execute(pipeline, params: resolved, options: options, emitter: parent.emitter,
                                     depth: parent.depth + 1, heldLocks: parent.heldLocks, processes: processes, chain: chain)

@@ -37,10 +37,14 @@ public final class Engine: Sendable {
         public var limit: [String]?
         /// Where `secrets: - env:` values come from: the process environment unless given.
         public var environment: [String: String]?
+        /// Past runs for `uses: history` and `runner.history`; nil (plans, tests without a
+        /// store) makes them fail with "no run history available".
+        public var history: (any RunHistory)?
 
         public init(runID: String, trigger: String = "cli", noWait: Bool = false, context: [String: Value] = [:],
-                    limit: [String]? = nil, environment: [String: String]? = nil) {
+                    limit: [String]? = nil, environment: [String: String]? = nil, history: (any RunHistory)? = nil) {
             self.runID = runID
+            self.history = history
             self.trigger = trigger
             self.noWait = noWait
             self.context = context
@@ -109,7 +113,7 @@ public final class Engine: Sendable {
         let limitHosts = options.limit.map { names in Set(names.flatMap { pipeline.inventory.resolve($0) ?? [$0] }) }
         func makeState() -> RunState {
             RunState(runID: options.runID, pipeline: pipeline, runtime: runtime, emitter: emitter, depth: depth,
-                     heldLocks: held, limit: limitHosts, processes: processes, chain: chain)
+                     heldLocks: held, limit: limitHosts, processes: processes, chain: chain, history: options.history)
         }
         var state = makeState()
 

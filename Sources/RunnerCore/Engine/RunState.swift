@@ -16,6 +16,8 @@ final class RunState: Sendable {
     let processes: RunProcesses?
     /// The pipeline files from the top-level one down to this one (`uses: pipeline`).
     let chain: [String]
+    /// Past runs (`Engine.Options.history`), passed on to nested pipelines.
+    let history: (any RunHistory)?
 
     private struct Mutable {
         var failed = false
@@ -25,7 +27,8 @@ final class RunState: Sendable {
     private let state = Mutex(Mutable())
 
     init(runID: String, pipeline: Pipeline, runtime: any ScriptRuntime, emitter: EventEmitter, depth: Int, heldLocks: Set<String>,
-         limit: Set<String>? = nil, processes: RunProcesses? = nil, chain: [String] = []) {
+         limit: Set<String>? = nil, processes: RunProcesses? = nil, chain: [String] = [], history: (any RunHistory)? = nil) {
+        self.history = history
         self.limit = limit
         self.processes = processes
         self.chain = chain

@@ -70,6 +70,12 @@ public struct StepContext: Sendable {
         return copy
     }
 
+    /// Past runs of pipelines, or `NoRunHistory` when the engine was given none (plans).
+    public func history() throws -> any RunHistory {
+        guard let history = run.history else { throw NoRunHistory() }
+        return history
+    }
+
     /// Runs another pipeline (by name or path, relative to this one) and returns its result.
     public func runPipeline(_ reference: String, params: [String: Value]) async throws -> StepResult {
         try await engine.runNested(reference, params: params, parent: run, step: step)

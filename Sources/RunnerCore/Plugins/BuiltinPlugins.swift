@@ -1,6 +1,6 @@
 /// The plugins compiled into runner, in one place.
 public enum BuiltinPlugins {
     public static var all: [any StepPlugin] {
-        [PipelinePlugin(), SSHPlugin()]
+        [PipelinePlugin(), SSHPlugin(), HistoryPlugin()]
     }
 }

@@ -282,7 +282,7 @@ extension RunStore {
         }
     }
 
-    private func read<T>(_ operation: @autoclosure () -> String, _ value: (Database) throws -> T) throws -> T {
+    func read<T>(_ operation: @autoclosure () -> String, _ value: (Database) throws -> T) throws -> T {
         do {
             return try pool.read(value)
         } catch let error as RunStoreError {
