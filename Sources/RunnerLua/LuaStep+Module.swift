@@ -30,6 +30,10 @@ extension LuaStep {
                 let tail = result.stderrTail
                 throw LuaStepFailure(message: "command failed (\(result.failureReason))" + (tail.isEmpty ? "" : ": \(tail)"))
             }
+            guard !result.stdoutTruncated else {
+                throw LuaStepFailure(message: "runner.sh: the command printed more than the \(ByteCount.format(Command.defaultOutputLimit)) kept; "
+                    + "write its output to a file and read it with runner.read_file, or use runner.exec and check stdout_truncated")
+            }
             return [.string(result.stdout)]
         }
         try state.register("runner.exec") { args in
@@ -41,7 +45,9 @@ extension LuaStep {
                                             environment: options.env, workingDirectory: options.cwd, timeout: options.timeout)
             }
             var out: [String: Value] = ["stdout": .string(result.stdout), "stderr": .string(result.stderr),
-                                        "ok": .bool(result.succeeded), "timed_out": .bool(result.timedOut)]
+                                        "ok": .bool(result.succeeded), "timed_out": .bool(result.timedOut),
+                                        "stdout_truncated": .bool(result.stdoutTruncated),
+                                        "stderr_truncated": .bool(result.stderrTruncated)]
             out["exit_code"] = result.exitCode.map { .int(Int($0)) } ?? .null
             return [.map(out)]
         }

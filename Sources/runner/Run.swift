@@ -58,7 +58,7 @@ struct Run: AsyncParsableCommand {
             throw InvalidInput("--limit: no host or group '\(name)'\(Suggestion.hint(for: name, in: pipeline.inventory.names))")
         }
         if dryRun {
-            FileOutput.stdout.write(await toolbox.plan(pipeline, params: resolved))
+            FileOutput.stdout.write(TerminalText.visibleLines(await toolbox.plan(pipeline, params: resolved)))
             return
         }
         let settings = try StoreSettings(environment: toolbox.environment)

@@ -34,13 +34,18 @@ struct Runner: AsyncParsableCommand {
                 try command.run()
             }
         } catch let invalid as InvalidInput {
-            FileOutput.stderr.write(invalid.description.split(separator: "\n").map { "error: \($0)\n" }.joined())
+            FileOutput.stderr.write(invalid.description.split(separator: "\n").map { "error: \(TerminalText.visible(String($0)))\n" }.joined())
             Foundation.exit(2)
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
-                FileOutput.stderr.write(fullMessage(for: error) + "\n")
+                FileOutput.stderr.write(TerminalText.visibleLines(fullMessage(for: error)) + "\n")
                 Foundation.exit(2)
+            }
+            guard code == .success || error is ExitCode else {
+                // Usage errors echo what was typed: shown escaped, like everything else printed.
+                FileOutput.stderr.write(TerminalText.visibleLines(fullMessage(for: error)) + "\n")
+                Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
             }
             exit(withError: error)
         }

@@ -50,7 +50,7 @@ struct Validate: AsyncParsableCommand {
         }
         if !problems.isEmpty {
             let s = problems.count == 1 ? "" : "s"
-            FileOutput.stderr.write(problems.map { "\($0)\n" }.joined() + "\(problems.count) problem\(s) found\n")
+            FileOutput.stderr.write(TerminalText.visibleLines(problems.map { "\($0)\n" }.joined()) + "\(problems.count) problem\(s) found\n")
             throw ExitCode(2)
         }
     }
@@ -82,7 +82,7 @@ struct Plan: AsyncParsableCommand {
     func run() async throws {
         let (toolbox, path) = try Toolbox.locating(self.pipeline)
         let (pipeline, resolved) = try toolbox.load(path: path, params: params, inventory: inventory)
-        FileOutput.stdout.write(await toolbox.plan(pipeline, params: resolved))
+        FileOutput.stdout.write(TerminalText.visibleLines(await toolbox.plan(pipeline, params: resolved)))
     }
 }
 

@@ -150,3 +150,41 @@ struct LongLineTests {
         #expect(try whole.completeStdout("restic snapshots", limit: 1000) == "[1,2]")
     }
 }
+
+/// Output past what a step keeps is never passed off as the whole: flags, a warning, or a failure.
+@Suite struct TruncatedOutputTests {
+    @Test func aRunStepSaysItsStdoutWasCut() async throws {
+        let result = try await Harness.run("""
+            steps:
+              - id: big
+                run: head -c 1100000 /dev/zero | tr '\\\\0' x; echo; echo end >&2
+              - id: small
+                run: echo fine
+            """)
+        #expect(result.outcome.status == .succeeded)
+        let big = result.sink.finished.first { $0.label == "big" }?.outputs ?? [:]
+        #expect(big["stdout_truncated"] == .bool(true) && big["stderr_truncated"] == .bool(false), "\(big.keys.sorted())")
+        let small = result.sink.finished.first { $0.label == "small" }?.outputs ?? [:]
+        #expect(small["stdout_truncated"] == .bool(false) && small["stdout"] == .string("fine"))
+        #expect(result.sink.transcript.contains("stdout was larger than the 1 MiB a step keeps"), "\(result.sink.transcript.suffix(300))")
+    }
+
+    @Test func luaShFailsAndExecFlagsOutputItCannotKeep() async throws {
+        let result = try await Harness.run("""
+            steps:
+              - id: exec
+                lua: |
+                  local r = runner.exec("head -c 1100000 /dev/zero | tr '\\\\0' x")
+                  return { cut = r.stdout_truncated, kept = #r.stdout }
+              - id: sh
+                if: always()
+                lua: |
+                  return { n = #runner.sh("head -c 1100000 /dev/zero | tr '\\\\0' x") }
+            """)
+        let exec = result.sink.finished.first { $0.label == "exec" }?.outputs ?? [:]
+        #expect(exec["cut"] == .bool(true) && exec["kept"] == .int(1 << 20), "\(exec)")
+        let sh = result.sink.finished.first { $0.label == "sh" }
+        #expect(sh?.status == .failed)
+        #expect(sh?.error?.contains("runner.sh: the command printed more than the 1 MiB kept") == true, "\(sh?.error ?? "")")
+    }
+}

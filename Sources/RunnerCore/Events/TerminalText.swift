@@ -19,6 +19,13 @@ public enum TerminalText {
         return String(out)
     }
 
+    /// Multi-line text (a plan, a list of problems) with each line made visible: the line breaks
+    /// stay, everything else unsafe is escaped.
+    public static func visibleLines(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0 != "\n" && isUnsafe($0) }) else { return text }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { visible(String($0)) }.joined(separator: "\n")
+    }
+
     static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x09: false

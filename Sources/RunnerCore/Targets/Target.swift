@@ -45,7 +45,7 @@ public struct Command: Sendable {
         stdin: [UInt8]? = nil,
         timeout: Duration? = nil,
         killGrace: Duration = .seconds(3),
-        outputLimit: Int = 1 << 20
+        outputLimit: Int = Command.defaultOutputLimit
     ) {
         self.executable = executable
         self.environment = environment
@@ -55,6 +55,11 @@ public struct Command: Sendable {
         self.killGrace = killGrace
         self.outputLimit = outputLimit
     }
+}
+
+extension Command {
+    /// Bytes of stdout and of stderr a result keeps unless a command asks for more.
+    public static let defaultOutputLimit = 1 << 20
 }
 
 public enum OutputStream: String, Sendable, Hashable {
