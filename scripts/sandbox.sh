@@ -540,6 +540,11 @@ down() {
     rm -f "$RUN_DIR/$file"
   done
   if [ "$purge" = --purge ]; then
+    if id -u "$DEPLOY_USER" >/dev/null 2>&1; then
+      as_deploy git config --global --get-all safe.directory 2>/dev/null | while read -r trusted; do
+        case $trusted in "$D"/*) as_deploy git config --global --fixed-value --unset safe.directory "$trusted" ;; esac
+      done
+    fi
     rm -rf "$D"
     say "  - removed $D"
   fi

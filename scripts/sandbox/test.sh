@@ -129,5 +129,11 @@ out=$(sandbox up 2>&1) && grep -q "started sshd" <<<"$out" || fail "up after dow
 out=$(sandbox up 2>&1) && grep -q "nothing to change" <<<"$out" || fail "up twice after down changes nothing" "$out"
 check "the proxy answers again after up (502: no app deployed now)" test "$(get / | tail -n1)" = 502
 
+out=$(sandbox down --purge 2>&1) || fail "down --purge" "$out"
+check "down --purge removes the directory" test ! -e "$SANDBOX_DIR"
+trusted=$(runuser -u deploy -- env HOME="$(getent passwd deploy | cut -d: -f6)" git config --global --get-all safe.directory)
+grep -qF "$SANDBOX_DIR/" <<<"$trusted" && fail "down --purge forgets deploy's trust in its remotes" "$trusted" ||
+  pass "down --purge forgets deploy's trust in its remotes"
+
 if ((failures)); then echo "sandbox test: $failures failed"; exit 1; fi
 echo "sandbox test: all passed"
