@@ -418,7 +418,8 @@ write_settings() {
   [ "$S3" = 1 ] && s3_repo="s3:http://127.0.0.1:$S3_PORT/sgos-backups"
   write_file "$INVENTORY" 644 <<EOF || true
 # The sandbox's two servers (scripts/sandbox.sh up): hornbill runs the apps and is reached over
-# SSH as $DEPLOY_USER; toucan, the control host, is this machine.
+# SSH as $DEPLOY_USER; toucan, the control host, is this machine. The labels carry the sandbox's
+# stand-ins for the production paths (host.labels.apps_root in a step on hornbill).
 hosts:
   hornbill:
     address: 127.0.0.1
@@ -427,10 +428,22 @@ hosts:
     identity: $SSH_DIR/deploy_ed25519
     known_hosts: $SSH_DIR/known_hosts
     ssh_config: /dev/null
-    labels: { role: apps }
+    labels:
+      role: apps
+      apps_root: $APPS_ROOT
+      proxy_dir: $PROXY_DIR
+      proxy_container: $PROXY_NAME
+      proxy_url: http://127.0.0.1:$PROXY_PORT
+      git_base: $GIT_BASE
   toucan:
     connection: local
-    labels: { role: control }
+    labels:
+      role: control
+      staging_dir: $STAGING_DIR
+      status_file: $STATUS_FILE
+      restic_repository: $RESTIC_REPO
+      restic_password_file: $RESTIC_PASSWORD_FILE
+      age_key_file: $AGE_KEY_FILE
 EOF
   write_file "$SETTINGS" 644 <<EOF || true
 # The sandbox's settings (scripts/sandbox.sh up). Source it: set -a; . $SETTINGS; set +a
@@ -459,7 +472,8 @@ SANDBOX_STATUS_FILE=$STATUS_FILE
 SOPS_AGE_KEY_FILE=$AGE_KEY_FILE
 RUNNER_STATE_DIR=$STATE_DIR
 EOF
-  # The pipelines' params, one key=value per line: runner run deploy app=hello \$(cat $PARAMS)
+  # The same values as key=value lines, for pipelines that take them as params (runner refuses a
+  # param a pipeline does not declare: pass the ones it declares).
   write_file "$PARAMS" 644 <<EOF || true
 apps_root=$APPS_ROOT
 proxy_dir=$PROXY_DIR
@@ -499,9 +513,10 @@ params:    $PARAMS
 app host:  ssh -i $SSH_DIR/deploy_ed25519 -o UserKnownHostsFile=$SSH_DIR/known_hosts -p $SSH_PORT $DEPLOY_USER@127.0.0.1
 proxy:     http://127.0.0.1:$PROXY_PORT  (the example app: http://$APP.localhost:$PROXY_PORT/ once deployed)
 
-  RUNNER_STATE_DIR=$STATE_DIR SOPS_AGE_KEY_FILE=$AGE_KEY_FILE \\
-    runner run deploy app=$APP --inventory $INVENTORY \$(cat $PARAMS)
+  set -a; . $SETTINGS; set +a
+  runner run deploy app=$APP --inventory $INVENTORY
 EOF
+  [ "$S3" != 1 ] || say "S3:        s3:http://127.0.0.1:$S3_PORT/sgos-backups (credentials and RESTIC_REPOSITORY in $S3_ENV)"
 }
 
 down() {

@@ -50,7 +50,7 @@ cat >"$SANDBOX_DIR/check.yml" <<EOF
 name: sandbox-check
 steps:
   - on: hornbill
-    run: id -un > $apps/whoami
+    run: id -un > \${{ host.labels.apps_root }}/whoami
   - on: hornbill
     run: git clone -q $SANDBOX_EXAMPLE_REMOTE $apps/sgos-hello/src && ln -s src/docker-compose.yml $apps/sgos-hello/docker-compose.yml
   - on: hornbill
