@@ -16,7 +16,13 @@ check() { # description command...
   if "$@"; then pass "$what"; else fail "$what"; fi
 }
 quiet() { "$@" >/dev/null 2>&1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# Three distinct ports nothing listens on (all bound at once, so none is picked twice).
+free_ports() {
+  python3 -c 'import socket
+s = [socket.socket() for _ in range(3)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))'
+}
 
 [ "$(id -u)" -eq 0 ] || { echo "sandbox test: needs root" >&2; exit 1; }
 export RUNNER=${RUNNER:-$repo/.build/debug/runner}
@@ -29,7 +35,7 @@ fi
 SANDBOX_DIR=$(mktemp -d /tmp/runner-sandbox-test.XXXXXX)
 chmod 755 "$SANDBOX_DIR"
 export SANDBOX_DIR SANDBOX_S3=1
-SANDBOX_SSH_PORT=$(free_port); SANDBOX_PROXY_PORT=$(free_port); SANDBOX_S3_PORT=$(free_port)
+read -r SANDBOX_SSH_PORT SANDBOX_PROXY_PORT SANDBOX_S3_PORT < <(free_ports)
 export SANDBOX_SSH_PORT SANDBOX_PROXY_PORT SANDBOX_S3_PORT
 export SANDBOX_PROXY_NAME=sgos-proxy-test-$$
 sandbox() { scripts/sandbox.sh "$@"; }
