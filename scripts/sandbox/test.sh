@@ -16,6 +16,8 @@ check() { # description command...
   if "$@"; then pass "$what"; else fail "$what"; fi
 }
 quiet() { "$@" >/dev/null 2>&1; }
+# Polls a check for a while: a reload reaches new connections once nginx's new workers run.
+eventually() { for _ in $(seq 1 50); do "$@" && return 0; sleep 0.1; done; return 1; }
 # Three distinct ports nothing listens on (all bound at once, so none is picked twice).
 free_ports() {
   python3 -c 'import socket
@@ -65,6 +67,23 @@ steps:
   - on: hornbill
     uses: docker
     with: { compose: up, dir: $apps/sgos-hello, build: true, wait_healthy: sgos-hello-app, timeout: 90s }
+  # What new-app-setup and deploy do to the proxy, as deploy without sudo: a site, a flag.
+  - on: hornbill
+    uses: nginx
+    with:
+      site: \${{ host.labels.proxy_dir }}/sites/sgos-other.conf
+      content: "server { listen 80; server_name other.localhost; return 200 other; }\\n"
+      container: \${{ host.labels.proxy_container }}
+  - on: hornbill
+    uses: nginx
+    with: { maintenance: "on", flag: "\${{ host.labels.proxy_dir }}/flags/sgos-hello.flag" }
+EOF
+cat >"$SANDBOX_DIR/flag-off.yml" <<EOF
+name: sandbox-flag-off
+steps:
+  - on: hornbill
+    uses: nginx
+    with: { maintenance: "off", flag: "\${{ host.labels.proxy_dir }}/flags/sgos-hello.flag" }
 EOF
 if out=$("$RUNNER" run "$SANDBOX_DIR/check.yml" --inventory "$SANDBOX_INVENTORY" 2>&1); then pass "runner runs on hornbill"
 else fail "runner runs on hornbill" "$out"; fi
@@ -80,14 +99,15 @@ check "the container is on the sgos network" \
 
 get() { curl -s --max-time 5 -H "Host: hello.localhost" -w '\n%{http_code}' "$SANDBOX_PROXY_URL$1"; }
 answer=$(get /)
+check "the app's flag (nginx plugin as deploy) gives 503" test "$(tail -n1 <<<"$answer")" = 503
+grep -q "Down for maintenance" <<<"$answer" || fail "503 shows the maintenance page" "$answer"
+other() { test "$(curl -s --max-time 5 -H "Host: other.localhost" "$SANDBOX_PROXY_URL/")" = other; }
+check "the site installed by the nginx plugin as deploy answers" eventually other
+out=$("$RUNNER" run "$SANDBOX_DIR/flag-off.yml" --inventory "$SANDBOX_INVENTORY" 2>&1) || fail "maintenance off as deploy" "$out"
+answer=$(get /)
 check "the proxy answers 200 with the app's version" test "$(tail -n1 <<<"$answer")" = 200
 grep -q "sgos-hello 1.0.0" <<<"$answer" || fail "the front page shows the version" "$answer"
 check "the proxy answers 200 on /health" test "$(get /health | tail -n1)" = 200
-touch "$SANDBOX_PROXY_FLAGS/sgos-hello.flag"
-answer=$(get /)
-check "the app's flag gives 503" test "$(tail -n1 <<<"$answer")" = 503
-grep -q "Down for maintenance" <<<"$answer" || fail "503 shows the maintenance page" "$answer"
-rm -f "$SANDBOX_PROXY_FLAGS/sgos-hello.flag"
 touch "$SANDBOX_PROXY_FLAGS/global.flag"
 check "the global flag gives 503" test "$(get / | tail -n1)" = 503
 rm -f "$SANDBOX_PROXY_FLAGS/global.flag"
