@@ -16,6 +16,7 @@ packages=(
   docker.io docker-compose               # the docker plugin's engine and Compose v1 (Debian has no v2 plugin)
   nginx busybox-static                   # the nginx plugin's tests; busybox for the test images (FROM scratch)
   hyperfine                              # bench/
+  git                                    # scripts/sandbox.sh: the example app's remote, clones as deploy
 )
 missing=()
 for p in "${packages[@]}"; do
