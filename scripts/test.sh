@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Runs every test on a fresh machine: installs system packages, builds, runs `swift test`, then
-# the sandbox's test (scripts/sandbox/test.sh: scripts/sandbox.sh up/down against the real world).
+# Runs every test on a fresh machine: installs system packages, builds, runs the sandbox's test
+# (scripts/sandbox/test.sh: scripts/sandbox.sh up/down against the real world), then `swift test`,
+# whose summary stays the last thing printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+echo "==> sandbox test (scripts/sandbox/test.sh)"
+status=0
+scripts/sandbox/test.sh || status=1
 echo "==> swift test"
 set +e
 swift test 2>&1 | tail -n 400
-status=${PIPESTATUS[0]}
+swift_status=${PIPESTATUS[0]}
 set -e
-echo "==> sandbox test (scripts/sandbox/test.sh)"
-scripts/sandbox/test.sh || status=1
+if [ "$status" -ne 0 ]; then echo "the sandbox test failed (see above)" >&2; fi
+[ "$swift_status" -ne 0 ] && exit "$swift_status"
 exit "$status"
