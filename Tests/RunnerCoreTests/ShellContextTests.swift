@@ -115,7 +115,7 @@ import Testing
         ("unset @", "`unset` reads"),
         ("printf @ x", "printf's format"),
         ("printf -v @ x", "`printf -v`"),
-        ("declare -a x=\"@\"", "`declare -a/-A`"),
+        ("declare -a x=\"@\"", "may give an attribute"),
         ("export @", "`export` reads a variable name"),
         ("[ -v @ ]", "in `test`/`[`"),
         ("[ @ @ ]", "in `test`/`[`"),
