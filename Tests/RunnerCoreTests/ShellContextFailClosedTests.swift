@@ -37,6 +37,9 @@ import Testing
         ("perl \\\n -e \"print @\"", "it is the program `perl -e`"),
         ("s\\\nh -c \"echo @\"", "it is the program `sh -c`"),
         ("echo \"a\\\n$(( @ ))\"", "arithmetic"),
+        ("sudo \\\n  @ arg", "runs the program named here"),
+        ("timeout \\\n 5 @", "runs the program named here"),
+        ("\"s\\\nh\" -c \"echo @\"", "it is the program `sh -c`"),
         // 3. Interpreter options and names.
         ("sh +e -c \"echo @\"", "it is the program `sh"),
         ("sh +x -c \"echo @\"", "it is the program `sh"),
