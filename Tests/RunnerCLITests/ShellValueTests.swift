@@ -103,6 +103,51 @@ import Testing
         }
     }
 
+    /// The review's reproductions of issue 10 (old arithmetic, the integer attribute, a line
+    /// continuation, shell options, a heredoc read by awk, PS4, docker's list form): refused at
+    /// validation with the value's line and column, so nothing runs under either shell.
+    @Test(arguments: Shell.allCases)
+    func reviewReproductionsRunNothing(_ shell: Shell) throws {
+        let cli = CLI()
+        let touch = "touch \(cli.dir)/PWN"
+        let forms: [(script: String, value: String, at: String)] = [
+            ("echo \"next=$[ ${{ params.v }} + 1 ]\"", "a[$(\(touch))]", "6:21"),
+            ("declare -i n=${{ params.v }}; echo \"n=$n\"", "a[$(\(touch))]", "6:20"),
+            ("declare -i n\n      n=${{ params.v }}", "a[$(\(touch))]", "7:9"),
+            ("sh \\\n        -c \"echo ${{ params.v }}\"", "$(\(touch))", "7:18"),
+            ("sh +e -c \"echo ${{ params.v }}\"", "; \(touch)", "6:22"),
+            ("bash --rcfile /dev/null -c \"echo ${{ params.v }}\"", "; \(touch)", "6:40"),
+            ("awk -f /dev/stdin <<EOF\n      BEGIN { print ${{ params.v }} }\n      EOF", "1; system(\"\(touch)\")", "7:21"),
+            ("PS4=${{ params.v }}\n      set -x\n      true", "$(\(touch))", "6:11"),
+        ]
+        for form in forms {
+            cli.write("p.yml", "params:\n  v: { required: true }\nsteps:\n  - run: |\n      echo start > out\n      \(form.script)\n")
+            for command in ["validate", "run"] {
+                let r = try Self.run(cli, shell, command == "run" ? ["run", "p.yml", "v=\(form.value)"] : ["validate", "p.yml"])
+                #expect(r.status == 2, "\(shell) \(command) \(form.script): \(r.stdout)\(r.stderr)")
+                #expect(r.stderr.contains("p.yml:\(form.at): ${{ params.v }} cannot stay one literal word here"), "\(form.script): \(r.stderr)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: cli.dir + "/PWN"), "\(shell) ran \(form.script)")
+            #expect(!FileManager.default.fileExists(atPath: cli.dir + "/out"))
+        }
+        // docker's list form: the element after `sh -c` is refused before any container is touched.
+        cli.write("d.yml", """
+            params:
+              v: { required: true }
+            steps:
+              - run: echo start > out
+              - uses: docker
+                with: { exec: c, command: [sh, -c, "echo hello ${{ params.v }}"] }
+              - uses: docker
+                with: { exec: c, command: [sh, -c, 'echo "$1"', sh, "${{ params.v }}"] }
+            """)
+        let r = try Self.run(cli, shell, ["run", "d.yml", "v=; \(touch)"])
+        #expect(r.status == 2, "\(r.stdout)\(r.stderr)")
+        #expect(r.stderr.contains("d.yml:6:52: ${{ params.v }} in 'command' (plugin 'docker')"), "\(r.stderr)")
+        #expect(!r.stderr.contains("d.yml:8:"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: cli.dir + "/out"))
+    }
+
     /// The safe form the refusals suggest works for the refused arithmetic under bash.
     @Test(arguments: Shell.allCases)
     func safeFormOfArithmetic(_ shell: Shell) throws {

@@ -115,7 +115,7 @@ import Testing
         ("unset @", "`unset` reads"),
         ("printf @ x", "printf's format"),
         ("printf -v @ x", "`printf -v`"),
-        ("declare -a x=\"@\"", "`declare -a/-A`"),
+        ("declare -a x=\"@\"", "may give an attribute"),
         ("export @", "`export` reads a variable name"),
         ("[ -v @ ]", "in `test`/`[`"),
         ("[ @ @ ]", "in `test`/`[`"),
@@ -148,7 +148,12 @@ import Testing
         ("if true; then\n  echo @\nfi | sh", "it is piped into `sh`"),
     ])
     func refused(_ script: String, _ reason: String) {
-        let judged = Self.judge(script)
+        Self.expectRefused(script, reason)
+    }
+
+    /// Some value of `script` is refused, for a reason containing `reason`.
+    static func expectRefused(_ script: String, _ reason: String) {
+        let judged = judge(script)
         #expect(judged.contains { $0.hasPrefix("refused: ") && $0.contains(reason) }, "\(script): \(judged)")
     }
 

@@ -13,7 +13,8 @@ enum ShellCommandRule {
     case names
     /// A script interpreter: `-c`/`-e` takes code; else the first operand is the script file.
     /// Options are read until the first operand, so a value before it could be an option.
-    case interpreter(code: Set<String>, cluster: Character?, operandOptions: Set<String>)
+    /// `cluster`: letters that take code inside a short-option cluster (`-xc`, `+e`, `-ne`).
+    case interpreter(code: Set<String>, cluster: Set<Character>, operandOptions: Set<String>)
     /// awk, sed, jq: the first operand is a program; options are read anywhere (GNU), so a value
     /// is data only as the operand of a data option or after `--` and the program.
     case program(code: Set<String>, file: Set<String>, data: [String: Int])
@@ -35,18 +36,21 @@ enum ShellCommandRule {
         return nil
     }
 
-    static let shell = ShellCommandRule.interpreter(code: ["-c"], cluster: "c", operandOptions: ["-o", "+o", "-O", "+O"])
+    static let shell = ShellCommandRule.interpreter(code: ["-c"], cluster: ["c"], operandOptions: ["-o", "+o", "-O", "+O"])
 
     static let table: [String: ShellCommandRule] = {
         var t: [String: ShellCommandRule] = [:]
-        for name in ["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "fish", "csh", "tcsh"] { t[name] = shell }
-        t["python"] = .interpreter(code: ["-c"], cluster: "c", operandOptions: ["-W", "-X"])
-        t["perl"] = .interpreter(code: ["-e", "-E"], cluster: nil, operandOptions: [])
-        t["ruby"] = .interpreter(code: ["-e"], cluster: nil, operandOptions: [])
-        t["node"] = .interpreter(code: ["-e", "-p", "--eval", "--print"], cluster: nil, operandOptions: ["-r", "--require"])
+        for name in ["sh", "bash", "rbash", "dash", "zsh", "ksh", "ksh93", "pdksh", "oksh", "lksh", "mksh", "ash", "yash",
+                     "posh", "fish", "csh", "tcsh", "elvish", "nu", "xonsh"] { t[name] = shell }
+        t["python"] = .interpreter(code: ["-c"], cluster: ["c"], operandOptions: ["-W", "-X"])
+        t["pypy"] = t["python"]
+        t["perl"] = .interpreter(code: ["-e", "-E"], cluster: ["e", "E"], operandOptions: [])
+        t["ruby"] = .interpreter(code: ["-e"], cluster: ["e"], operandOptions: [])
+        t["node"] = .interpreter(code: ["-e", "-p", "--eval", "--print"], cluster: ["e", "p"], operandOptions: ["-r", "--require"])
         t["nodejs"] = t["node"]
-        t["php"] = .interpreter(code: ["-r", "-B", "-R", "-E"], cluster: nil, operandOptions: [])
-        t["lua"] = .interpreter(code: ["-e"], cluster: nil, operandOptions: ["-l"])
+        for name in ["deno", "bun"] { t[name] = .everyArgument("`\(name)` runs code given in its arguments (`eval`, `-e`)") }
+        t["php"] = .interpreter(code: ["-r", "-B", "-R", "-E"], cluster: ["r", "B", "R", "E"], operandOptions: [])
+        t["lua"] = .interpreter(code: ["-e"], cluster: ["e"], operandOptions: ["-l"])
         for name in ["awk", "gawk", "mawk", "nawk", "busybox-awk"] {
             t[name] = .program(code: [], file: ["-f", "--file"], data: ["-v": 1, "-F": 1, "--assign": 1, "--field-separator": 1])
         }
@@ -76,7 +80,7 @@ enum ShellCommandRule {
         t["chrt"] = .wrapper(operandOptions: [], leading: 1)
         t["taskset"] = .wrapper(operandOptions: [], leading: 1)
         t["exec"] = .wrapper(operandOptions: ["-a"], leading: 0)
-        for name in ["nohup", "setsid", "command", "builtin", "time", "unbuffer", "nsenter", "unshare", "strace"] {
+        for name in ["nohup", "setsid", "command", "builtin", "time", "unbuffer", "nsenter", "unshare", "strace", "busybox", "toybox"] {
             t[name] = .wrapper(operandOptions: [], leading: 0)
         }
         t["."] = .runsFile
@@ -186,24 +190,22 @@ enum ShellCommandRule {
         case .names:
             return "`\(program)` reads its arguments as variable names or arithmetic, where bash runs `$(…)` found in an array subscript"
         case .interpreter(let code, let cluster, let operandOptions):
+            // Fails closed: once a code option appears anywhere before, the first operand after it
+            // is the program, and everything up to it could be code or an option's operand.
+            if let c = args[..<index].firstIndex(where: { Self.isCodeOption($0.text, code, cluster) }) {
+                if args[(c + 1)..<index].contains(where: { !Self.isOption($0.text) }) { return nil }  // $0, $1, sys.argv
+                return "it is the program `\(program) \(args[c].text)` runs (or an option before it), so a value there would be code"
+            }
             var i = 0
             while i < index {
                 let a = args[i].text
-                let isCode = code.contains(a) || (cluster.map { c in a.hasPrefix("-") && !a.hasPrefix("--") && a.contains(c) } ?? false)
-                if isCode {
-                    // The next operand is the program; what follows it is data ($0, $1, sys.argv).
-                    var j = i + 1
-                    while j < index, args[j].text.hasPrefix("-") { j += 1 }
-                    if j < index { return nil }
-                    return "it is the program `\(program) \(a)` runs, so a value there would be code"
-                }
                 if a == "--" || a == "-m" {
                     // The next word is the script (or module); after it, only data.
                     if i + 1 < index { return args[i + 1].dynamic ? "`\(program)` runs a script whose name holds a value" : nil }
                     return "`\(program)` runs the script named here, so a value would choose the code"
                 }
                 if operandOptions.contains(a) { i += 2; continue }
-                if a.hasPrefix("-") && a != "-" { i += 1; continue }
+                if Self.isOption(a) { i += 1; continue }
                 return args[i].dynamic ? "`\(program)` runs a script whose name holds a value" : nil
             }
             return "`\(program)` still reads options and its program here, so a value could become one"
@@ -252,14 +254,62 @@ enum ShellCommandRule {
             }
             return i == index ? "it is printf's format, where `%` and `\\` are directives, not text" : nil
         case .declaration:
-            if args[..<index].contains(where: { ($0.text.hasPrefix("-") || $0.text.hasPrefix("+")) && ($0.text.contains("a") || $0.text.contains("A")) }) {
-                return "`\(program) -a/-A` evaluates an assigned `(…)` as array syntax"
+            if let option = args[..<index].first(where: { Self.isOption($0.text) || $0.dynamic }) {
+                return "`\(program) \(option.literalPrefix)…` may give an attribute that makes bash evaluate the value "
+                    + "(`-i` as arithmetic, `-a`/`-A` as array syntax), where `a[$(cmd)]` runs cmd"
             }
             if args.indices.contains(index), ShellWord.isAssignment(args[index].literalPrefix) { return nil }
             return "`\(program)` reads a variable name here, where bash runs `$(…)` found in an array subscript"
         case .test:
             return nil  // judged when the command is complete (see `testRefusal`)
         }
+    }
+
+    /// An option word: `-x`, `+e`, `--rcfile` (not `-`, `+` or `--` alone).
+    static func isOption(_ a: String) -> Bool {
+        (a.hasPrefix("-") || a.hasPrefix("+")) && a.count > 1 && a != "--"
+    }
+
+    /// `-c`, `-xc`, `+ec`, `-ne`: an option that makes the next operand the program.
+    static func isCodeOption(_ a: String, _ code: Set<String>, _ cluster: Set<Character>) -> Bool {
+        if code.contains(a) { return true }
+        guard isOption(a), !a.hasPrefix("--") else { return false }
+        return a.dropFirst().contains(where: cluster.contains)
+    }
+
+    /// Programs known to read their standard input as data, so a heredoc body fed to them stays data.
+    static let inputDataReaders: Set<String> = ["cat", "tee", "dd", "head", "tail", "sponge", "base64", "wc", "sort", "uniq",
+                                                "cut", "tr", "grep"]
+    static let inputDataReaderList = inputDataReaders.sorted().map { "`\($0)`" }.joined(separator: ", ")
+
+    /// Who reads the standard input of `command` when it is not a known data reader (through
+    /// wrappers: `sudo tee`), as "`name`"; nil when it reads it as data.
+    static func inputConsumer(_ command: [ShellWord]) -> String? {
+        var p = 0
+        while p < command.count {
+            let word = command[p]
+            guard !word.dynamic else { return "`\(word.literalPrefix)…`, a program only known at run time" }
+            let name = String(word.text.split(separator: "/").last ?? Substring(word.text))
+            if inputDataReaders.contains(name) { return nil }
+            let args = Array(command[(p + 1)...])
+            guard let rule = rule(for: word.text), case .wrapper = rule,
+                  let k = args.indices.first(where: { if case .program? = rule.wrapperPart(args, at: $0, program: name) { true } else { false } })
+            else { return "`\(name)`" }
+            p += 1 + k
+        }
+        return "a compound command or no command"
+    }
+
+    /// Variables the shell evaluates (`PS4`, `PROMPT_COMMAND`), that choose what runs (`PATH`,
+    /// `LD_PRELOAD`, `GIT_SSH_COMMAND`, `EDITOR`) or that carry options to an interpreter (`PERL5OPT`).
+    static func isCodeVariable(_ name: String) -> Bool {
+        let names: Set<String> = ["PS1", "PS2", "PS3", "PS4", "PROMPT_COMMAND", "ENV", "BASH_ENV", "PATH", "CDPATH", "FPATH", "IFS",
+                                  "SHELLOPTS", "BASHOPTS", "GLOBIGNORE", "ZDOTDIR", "GCONV_PATH", "PYTHONSTARTUP", "PYTHONPATH",
+                                  "PYTHONHOME", "PERL5OPT", "PERL5LIB", "PERLLIB", "RUBYOPT", "RUBYLIB", "NODE_OPTIONS", "NODE_PATH",
+                                  "PAGER", "MANPAGER", "EDITOR", "VISUAL", "BROWSER", "SHELL", "LESSOPEN", "LESSCLOSE", "SSH_ASKPASS",
+                                  "SUDO_ASKPASS", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_EXTERNAL_DIFF", "GIT_PAGER", "GIT_EDITOR",
+                                  "GIT_SEQUENCE_EDITOR", "GIT_ASKPASS", "GIT_PROXY_COMMAND", "GIT_EXEC_PATH", "GIT_TEMPLATE_DIR", "GIT_DIR"]
+        return names.contains(name) || name.hasPrefix("LD_") || name.hasPrefix("GIT_CONFIG") || name.hasPrefix("BASH_FUNC_")
     }
 
     /// Programs that read standard input as code whatever their arguments.
@@ -279,14 +329,23 @@ enum ShellCommandRule {
                 var i = j + 1
                 while i < command.count {
                     let a = command[i].text
-                    if code.contains(a) || (cluster.map { c in a.hasPrefix("-") && !a.hasPrefix("--") && a.contains(c) } ?? false) { return nil }
+                    if isCodeOption(a, code, cluster) { return nil }
+                    // `sh -s arg`: the program is standard input, the operands are its arguments.
+                    if cluster.contains("c"), isOption(a), !a.hasPrefix("--"), a.contains("s") { return "`\(name)`" }
                     if operandOptions.contains(a) { i += 2; continue }
-                    if a == "-" || a == "/dev/stdin" { return "`\(name)`" }
-                    if a.hasPrefix("-") { i += 1; continue }
+                    if ["-", "/dev/stdin", "/dev/fd/0"].contains(a) { return "`\(name)`" }
+                    if isOption(a) { i += 1; continue }
                     return nil  // a script file: standard input is its data
                 }
                 return "`\(name)`"
             case .everyArgument where stdinReaders.contains(name): return "`\(name)`"
+            case .program(_, let file, _):
+                // `awk -f -`, `sed -f /dev/stdin`: the program is read from standard input.
+                let args = command.dropFirst(j + 1).map(\.text)
+                for (k, a) in zip(args.indices, args) where file.contains(a) && k + 1 < args.endIndex {
+                    if ["-", "/dev/stdin", "/dev/fd/0"].contains(args[k + 1]) { return "`\(name)`" }
+                }
+                return nil
             case .runsFile where command.dropFirst(j + 1).first?.text == "/dev/stdin": return "`\(name)`"
             default: return nil
             }

@@ -10,10 +10,41 @@ extension ShellContext {
             return frame.word?.text.hasPrefix("[") == true ? "in an array subscript, which bash evaluates as arithmetic" : nil
         }
         if frame.redirect || frame.caseWords > 0 || frame.cases.last == true { return nil }
+        if let word = frame.word, ShellWord.isAssignment(word.literalPrefix), let reason = assignmentRefusal(word.literalPrefix) {
+            return reason
+        }
         let command = Array(frame.words.drop { ShellWord.isAssignment($0.literalPrefix) })
         // Still in the leading assignments (`PORT=…`), or the command word (judged when complete).
         if command.isEmpty { return nil }
         return Self.argumentRefusal(command + [frame.word ?? ShellWord()], at: command.count)
+    }
+
+    /// Why a value assigned by `text` (`NAME=…`, as a command's prefix, a `declare` or `env`
+    /// argument) is code: the name has the integer attribute, or the shell or a program evaluates
+    /// the variable or runs what it names.
+    func assignmentRefusal(_ text: String) -> String? {
+        var name = Substring(text.prefix { $0 != "=" })
+        if name.hasSuffix("+") { name = name.dropLast() }
+        if let bracket = name.firstIndex(of: "[") { name = name[..<bracket] }
+        if integerNames.contains(String(name)) {
+            return "`\(name)` has the integer attribute (`declare -i`), so bash evaluates what is assigned to it as arithmetic, where `a[$(cmd)]` runs cmd"
+        }
+        if ShellCommandRule.isCodeVariable(String(name)) {
+            return "`\(name)` is a variable that the shell or a program reads as code or uses to choose what runs (`PS4`, `PATH`, `LD_PRELOAD`, `GIT_SSH_COMMAND`…)"
+        }
+        return nil
+    }
+
+    /// Why a value in element `index` of an argv list (a plugin's list form: no shell between,
+    /// but the program may be one, `[sh, -c, …]`) is not data. The same rules as a `run:` command.
+    static func argvRefusal(_ words: [ShellWord], at index: Int) -> String? {
+        if index == 0 { return "it would name the program that runs" }
+        let prefix = words[index].literalPrefix
+        if ShellWord.isAssignment(prefix), ShellContext().assignmentRefusal(prefix) != nil,
+           case .rule(_, .wrapper, _) = ShellCommandRule.governing(words, index) {
+            return "it is assigned to a variable that a program reads as code or uses to choose what runs"
+        }
+        return argumentRefusal(words, at: index)
     }
 
     /// Why a value in `words[index]` (an argument) is not data for the program reading it.
@@ -104,6 +135,19 @@ extension ShellContext {
         }
     }
 
+    /// `declare -i n`, `local -ri n=1`: remembers `n`, whose later assignments bash evaluates.
+    mutating func noteIntegerNames(_ command: [ShellWord]) {
+        guard let first = command.first, case .declaration? = ShellCommandRule.rule(for: first.text) else { return }
+        let args = command.dropFirst()
+        guard args.contains(where: { $0.dynamic || (ShellCommandRule.isOption($0.text) && $0.text.contains("i")) }) else { return }
+        for arg in args where !ShellCommandRule.isOption(arg.text) {
+            var name = Substring(arg.literalPrefix.prefix { $0 != "=" })
+            if name.hasSuffix("+") { name = name.dropLast() }
+            if let bracket = name.firstIndex(of: "[") { name = name[..<bracket] }
+            if ShellQuote.isVariableName(String(name)) { integerNames.insert(String(name)) }
+        }
+    }
+
     /// A compound command (`for … done`) ended: its values belong to the command it is part of,
     /// so `done | sh` sees them.
     mutating func endCompound() {
@@ -125,18 +169,25 @@ extension ShellContext {
                 if let reason = ShellCommandRule.testRefusal(args, at: k) { refuse(arg.values, reason) }
             }
         }
+        noteIntegerNames(command)
         let values = words.flatMap(\.values) + stack[top].groupValues
         stack[top].groupValues = []
         let reader = ShellCommandRule.codeReader(command)
         if let reader { refuse(stack[top].inputValues, "it is the input of \(reader)") }
         stack[top].inputValues = []
+        // A heredoc body is data only for a program known to read its input as data.
+        let consumer = reader ?? ShellCommandRule.inputConsumer(command)
         if stack[top].afterPipe, let reader {
             refuse(stack[top].pipeline, "it is piped into \(reader)")
-            stack[top].pipeTaint = "its text is piped into \(reader)"
+        }
+        if stack[top].afterPipe, let consumer {
+            stack[top].pipeTaint = stack[top].pipeTaint ?? "its text is piped into \(consumer), which may read it as a program"
         }
         for h in stack[top].heredocs.indices where !stack[top].heredocs[h].decided {
             stack[top].heredocs[h].decided = true
-            stack[top].heredocs[h].taint = reader.map { "the heredoc is the input of \($0)" }
+            stack[top].heredocs[h].taint = consumer.map {
+                "the heredoc is the input of \($0), which may read it as a program (only \(ShellCommandRule.inputDataReaderList) are known to read it as data)"
+            }
         }
         if let pipeTaint = stack[top].pipeTaint {
             for h in stack[top].heredocs.indices where stack[top].heredocs[h].taint == nil { stack[top].heredocs[h].taint = pipeTaint }

@@ -56,6 +56,9 @@ struct ShellContext {
     var stack = [Frame(.top)]
     /// Set when the script goes where the tracker cannot follow; every later value is refused.
     var lost: String?
+    /// Names the script gave the integer attribute (`declare -i n`): bash evaluates what is
+    /// assigned to them as arithmetic.
+    var integerNames: Set<String> = []
 
     enum Kind: Equatable {
         case top, subshell, group, commandSub, backtick, processSub, arrayLiteral
@@ -105,6 +108,8 @@ struct ShellContext {
         var sawBackslash = false
         // Arithmetic and parameter frames.
         var depth = 0
+        /// Old-style arithmetic `$[ … ]`, closed by `]`.
+        var square = false
         // Heredoc bodies.
         var bodies: [Heredoc] = []
         var line = ""
@@ -116,7 +121,7 @@ struct ShellContext {
         }
     }
 
-    static let arithmetic = "in arithmetic (`$(( ))`, `(( ))`), where bash evaluates an array subscript in the value: `a[$(cmd)]` runs cmd (a number must also be checked: give the param `pattern: '^[0-9]+$'`)"
+    static let arithmetic = "in arithmetic (`$(( ))`, `(( ))`, `$[ ]`), where bash evaluates an array subscript in the value: `a[$(cmd)]` runs cmd (a number must also be checked: give the param `pattern: '^[0-9]+$'`)"
     static let doubleBracket = "inside `[[ ]]`, where bash evaluates operands of -eq, -lt… as arithmetic: `a[$(cmd)]` runs cmd (use `[ ]`, and check numbers with a param `pattern:`)"
 
     // MARK: - Input
@@ -221,6 +226,8 @@ struct ShellContext {
             return i + 1
         }
         switch c {
+        case "\\" where next == "\n":
+            return i + 2  // a line continuation: the shell removes it before parsing
         case "\\":
             ensureWord()
             stack[top].word?.quoted = true
@@ -355,6 +362,7 @@ struct ShellContext {
         switch c {
         case "\\":
             let next: Character? = i + 1 < chars.count ? chars[i + 1] : nil
+            if next == "\n" { return i + 2 }  // a line continuation, removed by the shell
             // Before a value (end of this text) the backslash would escape the reference's `$`.
             if next == nil || "$`\"\\\n".contains(next!) { stack[top].escaped = true } else { appendToWord(c) }
             return i + 1
@@ -393,6 +401,10 @@ struct ShellContext {
         let c = chars[i]
         let next: Character? = i + 1 < chars.count ? chars[i + 1] : nil
         let arithmetic = stack[top].kind == .arithmetic
+        if stack[top].square, "[]".contains(c) {
+            if c == "[" { stack[top].depth += 1 } else if stack[top].depth > 0 { stack[top].depth -= 1 } else { close() }
+            return i + 1
+        }
         switch c {
         case "\\": return i + 2
         case "'":
@@ -403,10 +415,10 @@ struct ShellContext {
             return i + 1
         case "`": return backtick(i)
         case "$": return dollar(chars, i)
-        case "(" where arithmetic, "{" where !arithmetic:
+        case "(" where arithmetic && !stack[top].square, "{" where !arithmetic:
             stack[top].depth += 1
             return i + 1
-        case ")" where arithmetic:
+        case ")" where arithmetic && !stack[top].square:
             if stack[top].depth > 0 {
                 stack[top].depth -= 1
                 return i + 1
@@ -500,6 +512,11 @@ struct ShellContext {
         case "{":
             markUnknown()
             push(.parameter, taint: "inside `${…}`")
+            return i + 2
+        case "[":
+            markUnknown()  // bash's old arithmetic `$[ … ]` (dash leaves it literal: refusing is safe)
+            push(.arithmetic, taint: Self.arithmetic)
+            stack[stack.count - 1].square = true
             return i + 2
         case "'" where kind.isCommand:
             ensureWord()

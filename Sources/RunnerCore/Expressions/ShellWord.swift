@@ -20,6 +20,25 @@ struct ShellWord {
     /// The literal text after the last unknown part.
     var literalSuffix: String { String(text.reversed().prefix { $0 != Self.unknown }.reversed()) }
 
+    init() {}
+
+    /// Element `index` of an argv list (a plugin's list form, no shell between): its literal
+    /// text, `unknown` where an expression stands.
+    init(argument: TemplateValue, index: Int) {
+        switch argument {
+        case .literal(let value, _): text = value.interpolated
+        case .template(let template):
+            for part in template.parts {
+                switch part {
+                case .text(let literal): text += literal
+                case .expression: appendUnknown()
+                }
+            }
+        case .list, .map: appendUnknown()
+        }
+        if !argument.expressions.isEmpty { values = [index] }
+    }
+
     mutating func append(_ c: Character) { text.append(c) }
 
     mutating func appendUnknown() { text.append(Self.unknown) }

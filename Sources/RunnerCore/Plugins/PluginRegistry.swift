@@ -41,6 +41,9 @@ public struct PluginRegistry: Sendable {
             if spec.shellString, case .template(let template) = given, let expression = template.expressions.first {
                 problems.append(Diagnostic(Self.shellStringRefusal(spec.name, plugin: plugin.name, expression), at: expression.location))
             }
+            if spec.shellString, case .list(let items, _) = given {
+                problems += Self.argvRefusals(items, spec.name, plugin: plugin.name)
+            }
             if let literal = given.literalValue, spec.type.coerce(literal) == nil {
                 problems.append(Diagnostic(
                     "parameter '\(spec.name)' of plugin '\(plugin.name)' must be \(spec.type), not \(literal.typeName)",
@@ -56,6 +59,19 @@ public struct PluginRegistry: Sendable {
         return "\(e) in the string form of '\(name)' (plugin '\(plugin)') would be read as code by the shell that runs it. "
             + "Safe form: the list form, which runs without a shell: \(name): [program, arg, \"\(e)\"], "
             + "or with a shell: \(name): [sh, -c, 'echo \"$1\"', sh, \"\(e)\"]"
+    }
+
+    /// The list form runs without a shell, but its program may be one (`[sh, -c, "…"]`): a
+    /// `${{ }}` where that program reads code is refused, by the rules `run:` commands follow.
+    static func argvRefusals(_ items: [TemplateValue], _ name: String, plugin: String) -> [Diagnostic] {
+        let words = items.enumerated().map { ShellWord(argument: $1, index: $0) }
+        return items.indices.compactMap { k in
+            guard let expression = items[k].expressions.first, let reason = ShellContext.argvRefusal(words, at: k) else { return nil }
+            let e = "${{ \(expression.source) }}"
+            return Diagnostic("\(e) in '\(name)' (plugin '\(plugin)') would not stay one argument of data: \(reason). "
+                + "Safe form: pass it as an argument after the program: \(name): [sh, -c, 'echo \"$1\"', sh, \"\(e)\"]",
+                at: expression.location)
+        }
     }
 
     /// Resolved values checked and defaulted; errors name the parameter.
