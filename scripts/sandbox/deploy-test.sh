@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The deploy pipeline's end-to-end test (run by scripts/test.sh after the sandbox's test):
+# `scripts/sandbox.sh up` in a temporary SANDBOX_DIR on free ports, the example app set up as
+# new-app-setup leaves it (directory and clone, as deploy), then `runner run deploy app=hello`
+# through the binary with the generated inventory, and the world checked: the flag during the
+# compose step and not after, .env, the container's health, the proxy's answer, the run history.
+# Then a broken commit on the remote: the deploy fails its health gate and rolls itself back.
+# Needs root, a Docker engine and a built runner (RUNNER, else .build/debug/runner).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+repo=$PWD
+
+failures=0
+pass() { printf 'ok - %s\n' "$1"; }
+fail() { printf 'not ok - %s\n' "$1"; shift; [ $# -gt 0 ] && printf '    %s\n' "$@"; failures=$((failures + 1)); }
+check() { # description command...
+  local what=$1; shift
+  if "$@"; then pass "$what"; else fail "$what"; fi
+}
+free_ports() {
+  python3 -c 'import socket
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))'
+}
+
+[ "$(id -u)" -eq 0 ] || { echo "deploy test: needs root" >&2; exit 1; }
+export RUNNER=${RUNNER:-$repo/.build/debug/runner}
+[ -x "$RUNNER" ] || { echo "deploy test: no runner at $RUNNER (swift build first)" >&2; exit 1; }
+if docker container inspect sgos-hello-app >/dev/null 2>&1; then
+  echo "deploy test: a container sgos-hello-app runs already (another sandbox?); the test needs that name" >&2
+  exit 1
+fi
+
+SANDBOX_DIR=$(mktemp -d /tmp/runner-deploy-test.XXXXXX)
+chmod 755 "$SANDBOX_DIR"
+export SANDBOX_DIR
+read -r SANDBOX_SSH_PORT SANDBOX_PROXY_PORT < <(free_ports)
+export SANDBOX_SSH_PORT SANDBOX_PROXY_PORT
+export SANDBOX_PROXY_NAME=sgos-proxy-deploy-test-$$
+watcher=
+cleanup() {
+  [ -n "$watcher" ] && kill "$watcher" 2>/dev/null
+  scripts/sandbox.sh down --purge >/dev/null 2>&1
+}
+trap cleanup EXIT
+
+out=$(scripts/sandbox.sh up 2>&1) || { fail "sandbox up" "$out"; exit 1; }
+pass "sandbox up"
+set -a; . "$SANDBOX_DIR/settings.env"; set +a
+app_dir=$SANDBOX_APPS_ROOT/sgos-hello
+flag=$SANDBOX_PROXY_FLAGS/sgos-hello.flag
+deploy_home=$(getent passwd "${SANDBOX_USER:-deploy}" | cut -d: -f6)
+as_deploy() { runuser -u "${SANDBOX_USER:-deploy}" -- env HOME="$deploy_home" "$@"; }
+
+# What new-app-setup leaves behind: the app's directory with the clone and the compose link.
+as_deploy mkdir -p "$app_dir" &&
+  as_deploy git clone -q "$SANDBOX_EXAMPLE_REMOTE" "$app_dir/src" &&
+  as_deploy ln -s src/docker-compose.yml "$app_dir/docker-compose.yml" ||
+  { fail "the app set up as new-app-setup would"; exit 1; }
+
+# Records the time whenever the app's flag exists, while a deploy runs.
+watch_flag() { # file to append to
+  while :; do [ -e "$flag" ] && date +%s.%N >>"$1"; sleep 0.05; done
+}
+epoch() { date -d "$1" +%s.%N; }
+# The container was started while the flag was on: its start lies between the first and the
+# last moment the watcher saw the flag.
+started_under_flag() { # times file
+  local started first last
+  started=$(epoch "$(docker inspect -f '{{.State.StartedAt}}' sgos-hello-app)") || return 1
+  first=$(head -n1 "$1") last=$(tail -n1 "$1")
+  [ -n "$first" ] && python3 -c "import sys; sys.exit(0 if $first <= $started <= $last else 1)" ||
+    { echo "    started $started; flag seen from ${first:-never} to ${last:-never}"; return 1; }
+}
+get() { curl -s --max-time 5 -H "Host: hello.localhost" -w '\n%{http_code}' "$SANDBOX_PROXY_URL$1"; }
+deploy() { "$RUNNER" run deploy "$@" --inventory "$SANDBOX_INVENTORY" 2>&1; }
+
+# 1. A deploy of main.
+times=$SANDBOX_DIR/flag-times-1; : >"$times"
+watch_flag "$times" & watcher=$!
+out=$(deploy app=hello health_timeout=60s); status=$?
+kill "$watcher"; wait "$watcher" 2>/dev/null; watcher=
+check "deploy app=hello exits 0" test "$status" -eq 0 || printf '%s\n' "$out" | tail -n 40
+check "the flag was on when the container started" started_under_flag "$times"
+check "no flag after the deploy" test ! -e "$flag"
+check ".env has mode 0600" test "$(stat -c %a "$app_dir/.env" 2>/dev/null)" = 600
+check ".env holds the decrypted secret" grep -q '^HELLO_SECRET=[0-9a-f]\{32\}$' "$app_dir/.env"
+check "the container is healthy" test "$(docker inspect -f '{{.State.Health.Status}}' sgos-hello-app 2>/dev/null)" = healthy
+first=$(git --git-dir="$SANDBOX_EXAMPLE_REMOTE" rev-parse main)
+check "src is at main's commit" test "$(as_deploy git -C "$app_dir/src" rev-parse HEAD)" = "$first"
+answer=$(get /)
+check "the proxy answers 200" test "$(tail -n1 <<<"$answer")" = 200
+grep -q "sgos-hello 1.0.0" <<<"$answer" || fail "the proxy shows version 1.0.0" "$answer"
+grep -q "postdeploy of sgos-hello done" <<<"$out" || fail "scripts.postdeploy ran" "$out"
+shown=$("$RUNNER" show last 2>&1)
+grep -q "$first" <<<"$shown" || fail "runner show last has the deployed commit" "$shown"
+grep -q "sha256:" <<<"$shown" || fail "runner show last has the image id" "$shown"
+
+# 2. A broken release: 1.0.1 without /health. The health gate fails; the deploy puts 1.0.0 back.
+work=$SANDBOX_DIR/work
+git clone -q "$SANDBOX_EXAMPLE_REMOTE" "$work" &&
+  sed -i 's/"version": "1.0.0"/"version": "1.0.1"/' "$work/app.json" &&
+  git -C "$work" rm -q www/health &&
+  git -C "$work" -c user.name=test -c user.email=test@localhost commit -qam "1.0.1 without /health" &&
+  git -C "$work" push -q origin HEAD:main ||
+  { fail "push a broken commit"; exit 1; }
+times=$SANDBOX_DIR/flag-times-2; : >"$times"
+watch_flag "$times" & watcher=$!
+out=$(deploy app=hello health_timeout=40s); status=$?
+kill "$watcher"; wait "$watcher" 2>/dev/null; watcher=
+check "the broken deploy exits 1" test "$status" -eq 1 || printf '%s\n' "$out" | tail -n 40
+grep -q "rolled back to $first" <<<"$out" || fail "the run says it rolled back to $first" "$(tail -n 40 <<<"$out")"
+check "src is back at the previous commit" test "$(as_deploy git -C "$app_dir/src" rev-parse HEAD)" = "$first"
+check "the rolled-back container is healthy" test "$(docker inspect -f '{{.State.Health.Status}}' sgos-hello-app 2>/dev/null)" = healthy
+check "the rollback started the container under the flag" started_under_flag "$times"
+check "no flag after the failed deploy" test ! -e "$flag"
+answer=$(get /)
+check "the proxy answers 200 again" test "$(tail -n1 <<<"$answer")" = 200
+grep -q "sgos-hello 1.0.0" <<<"$answer" || fail "the proxy shows the old version 1.0.0" "$answer"
+
+if ((failures)); then echo "deploy test: $failures failed"; exit 1; fi
+echo "deploy test: all passed"
