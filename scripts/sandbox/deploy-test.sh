@@ -59,19 +59,25 @@ as_deploy mkdir -p "$app_dir" &&
   as_deploy ln -s src/docker-compose.yml "$app_dir/docker-compose.yml" ||
   { fail "the app set up as new-app-setup would"; exit 1; }
 
-# Records the time whenever the app's flag exists, while a deploy runs.
+# While a deploy runs, records what it sees every 50 ms: whether the app's flag exists, and when
+# the app's container started (Docker's StartedAt). No clocks are compared: a container started
+# under the flag is one whose StartedAt was first seen while the flag existed.
 watch_flag() { # file to append to
-  while :; do [ -e "$flag" ] && date +%s.%N >>"$1"; sleep 0.05; done
+  local on started
+  while :; do
+    [ -e "$flag" ] && on=flag || on=none
+    started=$(docker inspect -f '{{.State.StartedAt}}' sgos-hello-app 2>/dev/null) || started=none
+    printf '%s %s\n' "$on" "$started" >>"$1"
+    sleep 0.05
+  done
 }
-epoch() { date -d "$1" +%s.%N; }
-# The container was started while the flag was on: its start lies between the first and the
-# last moment the watcher saw the flag.
-started_under_flag() { # times file
-  local started first last
-  started=$(epoch "$(docker inspect -f '{{.State.StartedAt}}' sgos-hello-app)") || return 1
-  first=$(head -n1 "$1") last=$(tail -n1 "$1")
-  [ -n "$first" ] && python3 -c "import sys; sys.exit(0 if $first <= $started <= $last else 1)" ||
-    { echo "    started $started; flag seen from ${first:-never} to ${last:-never}"; return 1; }
+# The running container was started while the flag was on: the first look that saw its
+# StartedAt also saw the flag (and the flag was seen at all).
+started_under_flag() { # observations file
+  local started seen
+  started=$(docker inspect -f '{{.State.StartedAt}}' sgos-hello-app) || return 1
+  seen=$(grep -m1 " $started\$" "$1" | cut -d' ' -f1)
+  [ "$seen" = flag ] || { echo "    container started $started; first seen with: ${seen:-never}; flag seen $(grep -c '^flag' "$1") times"; return 1; }
 }
 get() { curl -s --max-time 5 -H "Host: hello.localhost" -w '\n%{http_code}' "$SANDBOX_PROXY_URL$1"; }
 deploy() { "$RUNNER" run deploy "$@" --inventory "$SANDBOX_INVENTORY" 2>&1; }
@@ -81,7 +87,7 @@ times=$SANDBOX_DIR/flag-times-1; : >"$times"
 watch_flag "$times" & watcher=$!
 out=$(deploy app=hello health_timeout=60s); status=$?
 kill "$watcher"; wait "$watcher" 2>/dev/null; watcher=
-check "deploy app=hello exits 0" test "$status" -eq 0 || printf '%s\n' "$out" | tail -n 40
+[ "$status" -eq 0 ] && pass "deploy app=hello exits 0" || fail "deploy app=hello exits 0" "$(tail -n 40 <<<"$out")"
 check "the flag was on when the container started" started_under_flag "$times"
 check "no flag after the deploy" test ! -e "$flag"
 check ".env has mode 0600" test "$(stat -c %a "$app_dir/.env" 2>/dev/null)" = 600
@@ -101,7 +107,7 @@ grep -q "sha256:" <<<"$shown" || fail "runner show last has the image id" "$show
 work=$SANDBOX_DIR/work
 git clone -q "$SANDBOX_EXAMPLE_REMOTE" "$work" &&
   sed -i 's/"version": "1.0.0"/"version": "1.0.1"/' "$work/app.json" &&
-  git -C "$work" rm -q www/health &&
+  git -C "$work" mv www/health www/ready &&
   git -C "$work" -c user.name=test -c user.email=test@localhost commit -qam "1.0.1 without /health" &&
   git -C "$work" push -q origin HEAD:main ||
   { fail "push a broken commit"; exit 1; }
@@ -109,7 +115,8 @@ times=$SANDBOX_DIR/flag-times-2; : >"$times"
 watch_flag "$times" & watcher=$!
 out=$(deploy app=hello health_timeout=40s); status=$?
 kill "$watcher"; wait "$watcher" 2>/dev/null; watcher=
-check "the broken deploy exits 1" test "$status" -eq 1 || printf '%s\n' "$out" | tail -n 40
+check "the broken deploy exits 1" test "$status" -eq 1
+grep -q "sgos-hello-app is unhealthy\|did not become healthy\|unhealthy" <<<"$out" || fail "the broken deploy failed at the health gate" "$(tail -n 60 <<<"$out")"
 grep -q "rolled back to $first" <<<"$out" || fail "the run says it rolled back to $first" "$(tail -n 40 <<<"$out")"
 check "src is back at the previous commit" test "$(as_deploy git -C "$app_dir/src" rev-parse HEAD)" = "$first"
 check "the rolled-back container is healthy" test "$(docker inspect -f '{{.State.Health.Status}}' sgos-hello-app 2>/dev/null)" = healthy
