@@ -19,7 +19,7 @@ check() { # description command...
 }
 free_ports() {
   python3 -c 'import socket
-s = [socket.socket() for _ in range(2)]
+s = [socket.socket() for _ in range(3)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(" ".join(str(x.getsockname()[1]) for x in s))'
 }
@@ -35,12 +35,13 @@ fi
 SANDBOX_DIR=$(mktemp -d /tmp/runner-deploy-test.XXXXXX)
 chmod 755 "$SANDBOX_DIR"
 export SANDBOX_DIR
-read -r SANDBOX_SSH_PORT SANDBOX_PROXY_PORT < <(free_ports)
+read -r SANDBOX_SSH_PORT SANDBOX_PROXY_PORT hook_port < <(free_ports)
 export SANDBOX_SSH_PORT SANDBOX_PROXY_PORT
 export SANDBOX_PROXY_NAME=sgos-proxy-deploy-test-$$
-watcher=
+watcher= hook=
 cleanup() {
   [ -n "$watcher" ] && kill "$watcher" 2>/dev/null
+  [ -n "$hook" ] && kill "$hook" 2>/dev/null
   scripts/sandbox.sh down --purge >/dev/null 2>&1
 }
 trap cleanup EXIT
@@ -82,6 +83,44 @@ started_under_flag() { # observations file
 get() { curl -s --max-time 5 -H "Host: hello.localhost" -w '\n%{http_code}' "$SANDBOX_PROXY_URL$1"; }
 deploy() { "$RUNNER" run deploy "$@" --inventory "$SANDBOX_INVENTORY" 2>&1; }
 
+# Two bad releases on branches of the remote: 1.0.1 without /health (it builds, then fails the
+# health gate), and 2.0.0 the same with a breaking migration.
+work=$SANDBOX_DIR/work
+commit_as_test() { git -C "$work" -c user.name=test -c user.email=test@localhost commit -qam "$1"; }
+git clone -q "$SANDBOX_EXAMPLE_REMOTE" "$work" &&
+  sed -i 's/"version": "1.0.0"/"version": "1.0.1"/' "$work/app.json" &&
+  git -C "$work" mv www/health www/ready && commit_as_test "1.0.1 without /health" &&
+  git -C "$work" push -q origin HEAD:broken &&
+  sed -i 's/"version": "1.0.1"/"version": "2.0.0"/; s/"migration": "none"/"migration": "breaking"/' "$work/app.json" &&
+  commit_as_test "2.0.0: breaking migration, without /health" && git -C "$work" push -q origin HEAD:breaking ||
+  { fail "push the bad releases"; exit 1; }
+broken=$(git --git-dir="$SANDBOX_EXAMPLE_REMOTE" rev-parse broken)
+breaking=$(git --git-dir="$SANDBOX_EXAMPLE_REMOTE" rev-parse breaking)
+
+# A Google Chat stand-in: every POST body, one a line.
+hook_token=hook-token-$RANDOM$RANDOM
+python3 -c 'import http.server, sys
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with open(sys.argv[2], "ab") as f: f.write(body + b"\n")
+        self.send_response(200); self.send_header("Content-Type", "application/json"); self.end_headers()
+        self.wfile.write(b"{\"name\": \"spaces/test/messages/1\"}")
+    def log_message(self, *args): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Hook).serve_forever()' "$hook_port" "$SANDBOX_DIR/hook.log" &
+hook=$!
+webhook=gchat_webhook=http://127.0.0.1:$hook_port/v1/spaces/test/messages?key=$hook_token
+
+# 0. A failed deploy with nothing to roll back to: it says so, leaves no flag, and notifies.
+out=$(deploy app=hello ref=broken health_timeout=40s "$webhook"); status=$?
+check "a failed first deploy exits 1" test "$status" -eq 1
+grep -q "no earlier successful deploy of sgos-hello" <<<"$out" || fail "it says there is nothing to roll back to" "$(tail -n 40 <<<"$out")"
+check "no flag after it" test ! -e "$flag"
+grep -q "deploy of sgos-hello (broken) failed; NOT rolled back" "$SANDBOX_DIR/hook.log" 2>/dev/null ||
+  fail "the webhook got the failure" "$(cat "$SANDBOX_DIR/hook.log" 2>&1)"
+grep -q "$hook_token" <<<"$out$("$RUNNER" show last --log 2>&1)" && fail "the webhook URL (a secret) stays out of the log and the run record" ||
+  pass "the webhook URL (a secret) stays out of the log and the run record"
+
 # 1. A deploy of main.
 times=$SANDBOX_DIR/flag-times-1; : >"$times"
 watch_flag "$times" & watcher=$!
@@ -104,16 +143,10 @@ grep -q "$first" <<<"$shown" || fail "runner show last has the deployed commit" 
 grep -q "sha256:" <<<"$shown" || fail "runner show last has the image id" "$shown"
 
 # 2. A broken release: 1.0.1 without /health. The health gate fails; the deploy puts 1.0.0 back.
-work=$SANDBOX_DIR/work
-git clone -q "$SANDBOX_EXAMPLE_REMOTE" "$work" &&
-  sed -i 's/"version": "1.0.0"/"version": "1.0.1"/' "$work/app.json" &&
-  git -C "$work" mv www/health www/ready &&
-  git -C "$work" -c user.name=test -c user.email=test@localhost commit -qam "1.0.1 without /health" &&
-  git -C "$work" push -q origin HEAD:main ||
-  { fail "push a broken commit"; exit 1; }
+git --git-dir="$SANDBOX_EXAMPLE_REMOTE" update-ref refs/heads/main "$broken" || { fail "push the broken release to main"; exit 1; }
 times=$SANDBOX_DIR/flag-times-2; : >"$times"
 watch_flag "$times" & watcher=$!
-out=$(deploy app=hello health_timeout=40s); status=$?
+out=$(deploy app=hello health_timeout=40s "$webhook"); status=$?
 kill "$watcher"; wait "$watcher" 2>/dev/null; watcher=
 check "the broken deploy exits 1" test "$status" -eq 1
 grep -q "sgos-hello-app is unhealthy\|did not become healthy\|unhealthy" <<<"$out" || fail "the broken deploy failed at the health gate" "$(tail -n 60 <<<"$out")"
@@ -125,6 +158,16 @@ check "no flag after the failed deploy" test ! -e "$flag"
 answer=$(get /)
 check "the proxy answers 200 again" test "$(tail -n1 <<<"$answer")" = 200
 grep -q "sgos-hello 1.0.0" <<<"$answer" || fail "the proxy shows the old version 1.0.0" "$answer"
+
+grep -q "rolled back to the previous release" "$SANDBOX_DIR/hook.log" || fail "the webhook got the rollback" "$(cat "$SANDBOX_DIR/hook.log")"
+
+# 3. A breaking migration that fails: no rollback by itself (the database must be restored).
+out=$(deploy app=hello ref=breaking health_timeout=40s "$webhook"); status=$?
+check "the failed breaking deploy exits 1" test "$status" -eq 1
+grep -q "has a breaking migration: not rolled back by itself" <<<"$out" || fail "it says a database restore is needed" "$(tail -n 40 <<<"$out")"
+check "src stays at the breaking release" test "$(as_deploy git -C "$app_dir/src" rev-parse HEAD)" = "$breaking"
+check "no flag after it" test ! -e "$flag"
+grep -q "breaking migration: restore the database" "$SANDBOX_DIR/hook.log" || fail "the webhook got the restore notice" "$(cat "$SANDBOX_DIR/hook.log")"
 
 if ((failures)); then echo "deploy test: $failures failed"; exit 1; fi
 echo "deploy test: all passed"
