@@ -150,5 +150,19 @@ check "src stays at the breaking release" test "$(as_deploy git -C "$app_dir/src
 check "no flag after it" test ! -e "$flag"
 grep -q "breaking migration: restore the database" "$SANDBOX_DIR/hook.log" || fail "the webhook got the restore notice" "$(cat "$SANDBOX_DIR/hook.log")"
 
+# 4. Ctrl-C (SIGINT to runner) during the compose step's health gate: exit 130, no flag left.
+log=$SANDBOX_DIR/interrupted.log
+"$RUNNER" run deploy app=hello ref=broken health_timeout=60s --inventory "$SANDBOX_INVENTORY" >"$log" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do grep -q "waiting up to" "$log" && break; sleep 0.1; done
+if grep -q "waiting up to" "$log" && [ -e "$flag" ] && [ "$(cat /proc/$pid/comm 2>/dev/null)" = runner ]; then
+  pass "the deploy waits in the health gate under the flag"
+else
+  fail "the deploy waits in the health gate under the flag" "$(tail -n 20 "$log")"
+fi
+kill -INT "$pid"; wait "$pid"; status=$?
+check "Ctrl-C in the compose step exits 130" test "$status" -eq 130
+check "no flag after Ctrl-C" test ! -e "$flag"
+
 if ((failures)); then echo "deploy test: $failures failed"; exit 1; fi
 echo "deploy test: all passed"
