@@ -44,9 +44,11 @@ import Testing
         #expect(Self.docFiles.flatMap { Self.blocks(in: $0) }.filter { $0.info == "yaml" }.count >= 8)
     }
 
+    /// With the repository's Lua plugins (plugins/), which the pipelines use (deploy: app_json, gchat).
     @Test(arguments: pipelineFiles)
     func pipelineValidates(_ path: String) throws {
-        _ = try Harness.loader().load(path: path)
+        let luaPlugins = try LuaPluginLoader.discover(in: [Self.root + "/plugins"])
+        _ = try Harness.loader(luaPlugins).load(path: path)
     }
 
     /// Lua plugins written in the docs (```lua plugin blocks), as files in `dir`/plugins.

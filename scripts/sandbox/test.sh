@@ -6,38 +6,15 @@
 # Needs root, a Docker engine and a built runner (RUNNER, else .build/debug/runner).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-repo=$PWD
 
-failures=0
-pass() { printf 'ok - %s\n' "$1"; }
-fail() { printf 'not ok - %s\n' "$1"; shift; [ $# -gt 0 ] && printf '    %s\n' "$@"; failures=$((failures + 1)); }
-check() { # description command...
-  local what=$1; shift
-  if "$@"; then pass "$what"; else fail "$what"; fi
-}
-quiet() { "$@" >/dev/null 2>&1; }
-# Polls a check for a while: a reload reaches new connections once nginx's new workers run.
-eventually() { for _ in $(seq 1 50); do "$@" && return 0; sleep 0.1; done; return 1; }
-# Three distinct ports nothing listens on (all bound at once, so none is picked twice).
-free_ports() {
-  python3 -c 'import socket
-s = [socket.socket() for _ in range(3)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))'
-}
-
-[ "$(id -u)" -eq 0 ] || { echo "sandbox test: needs root" >&2; exit 1; }
-export RUNNER=${RUNNER:-$repo/.build/debug/runner}
-[ -x "$RUNNER" ] || { echo "sandbox test: no runner at $RUNNER (swift build first)" >&2; exit 1; }
-if docker container inspect sgos-hello-app >/dev/null 2>&1; then
-  echo "sandbox test: a container sgos-hello-app runs already (another sandbox?); the test needs that name" >&2
-  exit 1
-fi
+test_name="sandbox test"
+. scripts/sandbox/lib.sh
+require_sandbox_test_prerequisites
 
 SANDBOX_DIR=$(mktemp -d /tmp/runner-sandbox-test.XXXXXX)
 chmod 755 "$SANDBOX_DIR"
 export SANDBOX_DIR SANDBOX_S3=1
-read -r SANDBOX_SSH_PORT SANDBOX_PROXY_PORT SANDBOX_S3_PORT < <(free_ports)
+read -r SANDBOX_SSH_PORT SANDBOX_PROXY_PORT SANDBOX_S3_PORT < <(free_ports 3)
 export SANDBOX_SSH_PORT SANDBOX_PROXY_PORT SANDBOX_S3_PORT
 export SANDBOX_PROXY_NAME=sgos-proxy-test-$$
 sandbox() { scripts/sandbox.sh "$@"; }

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# The deploy pipeline's end-to-end test (run by scripts/test.sh after the sandbox's test):
+# `scripts/sandbox.sh up` in a temporary SANDBOX_DIR on free ports, the example app set up as
+# new-app-setup leaves it (directory and clone, as deploy), then `runner run deploy app=hello`
+# through the binary with the generated inventory, and the world checked: the flag during the
+# compose step and not after, .env, the container's health, the proxy's answer, the run history.
+# Then a broken commit on the remote: the deploy fails its health gate and rolls itself back.
+# Needs root, a Docker engine and a built runner (RUNNER, else .build/debug/runner).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+test_name="deploy test"
+. scripts/sandbox/lib.sh
+require_sandbox_test_prerequisites
+
+SANDBOX_DIR=$(mktemp -d /tmp/runner-deploy-test.XXXXXX)
+chmod 755 "$SANDBOX_DIR"
+export SANDBOX_DIR
+read -r SANDBOX_SSH_PORT SANDBOX_PROXY_PORT hook_port < <(free_ports 3)
+export SANDBOX_SSH_PORT SANDBOX_PROXY_PORT
+export SANDBOX_PROXY_NAME=sgos-proxy-deploy-test-$$
+watcher= hook=
+cleanup() {
+  [ -n "$watcher" ] && kill "$watcher" 2>/dev/null
+  [ -n "$hook" ] && kill "$hook" 2>/dev/null
+  scripts/sandbox.sh down --purge >/dev/null 2>&1
+}
+trap cleanup EXIT
+
+out=$(scripts/sandbox.sh up 2>&1) || { fail "sandbox up" "$out"; exit 1; }
+pass "sandbox up"
+set -a; . "$SANDBOX_DIR/settings.env"; set +a
+app_dir=$SANDBOX_APPS_ROOT/sgos-hello
+flag=$SANDBOX_PROXY_FLAGS/sgos-hello.flag
+deploy_home=$(getent passwd "${SANDBOX_USER:-deploy}" | cut -d: -f6)
+as_deploy() { runuser -u "${SANDBOX_USER:-deploy}" -- env HOME="$deploy_home" "$@"; }
+
+# What new-app-setup leaves behind: the app's directory with the clone and the compose link.
+as_deploy mkdir -p "$app_dir" &&
+  as_deploy git clone -q "$SANDBOX_EXAMPLE_REMOTE" "$app_dir/src" &&
+  as_deploy ln -s src/docker-compose.yml "$app_dir/docker-compose.yml" ||
+  { fail "the app set up as new-app-setup would"; exit 1; }
+
+# While a deploy runs, records what it sees every 50 ms: whether the app's flag exists, and when
+# the app's container started (Docker's StartedAt). No clocks are compared: a container started
+# under the flag is one whose StartedAt was first seen while the flag existed.
+watch_flag() { # file to append to
+  local on started
+  while :; do
+    [ -e "$flag" ] && on=flag || on=none
+    started=$(docker inspect -f '{{.State.StartedAt}}' sgos-hello-app 2>/dev/null) || started=none
+    printf '%s %s\n' "$on" "$started" >>"$1"
+    sleep 0.05
+  done
+}
+# The running container was started while the flag was on: the first look that saw its
+# StartedAt also saw the flag (and the flag was seen at all).
+started_under_flag() { # observations file
+  local started seen
+  started=$(docker inspect -f '{{.State.StartedAt}}' sgos-hello-app) || return 1
+  seen=$(grep -m1 " $started\$" "$1" | cut -d' ' -f1)
+  [ "$seen" = flag ] || { echo "    container started $started; first seen with: ${seen:-never}; flag seen $(grep -c '^flag' "$1") times"; return 1; }
+}
+get() { curl -s --max-time 5 -H "Host: hello.localhost" -w '\n%{http_code}' "$SANDBOX_PROXY_URL$1"; }
+deploy() { "$RUNNER" run deploy "$@" --inventory "$SANDBOX_INVENTORY" 2>&1; }
+
+# Two bad releases on branches of the remote: 1.0.1 without /health (it builds, then fails the
+# health gate), and 2.0.0 the same with a breaking migration.
+work=$SANDBOX_DIR/work
+commit_as_test() { git -C "$work" -c user.name=test -c user.email=test@localhost commit -qam "$1"; }
+git clone -q "$SANDBOX_EXAMPLE_REMOTE" "$work" &&
+  sed -i 's/"version": "1.0.0"/"version": "1.0.1"/' "$work/app.json" &&
+  git -C "$work" mv www/health www/ready && commit_as_test "1.0.1 without /health" &&
+  git -C "$work" push -q origin HEAD:broken &&
+  sed -i 's/"version": "1.0.1"/"version": "2.0.0"/; s/"migration": "none"/"migration": "breaking"/' "$work/app.json" &&
+  commit_as_test "2.0.0: breaking migration, without /health" && git -C "$work" push -q origin HEAD:breaking ||
+  { fail "push the bad releases"; exit 1; }
+broken=$(git --git-dir="$SANDBOX_EXAMPLE_REMOTE" rev-parse broken)
+breaking=$(git --git-dir="$SANDBOX_EXAMPLE_REMOTE" rev-parse breaking)
+
+# A Google Chat stand-in: every POST body, one a line.
+hook_token=hook-token-$RANDOM$RANDOM
+python3 -c 'import http.server, sys
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with open(sys.argv[2], "ab") as f: f.write(body + b"\n")
+        self.send_response(200); self.send_header("Content-Type", "application/json"); self.end_headers()
+        self.wfile.write(b"{\"name\": \"spaces/test/messages/1\"}")
+    def log_message(self, *args): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Hook).serve_forever()' "$hook_port" "$SANDBOX_DIR/hook.log" &
+hook=$!
+webhook=gchat_webhook=http://127.0.0.1:$hook_port/v1/spaces/test/messages?key=$hook_token
+
+# 0. A failed deploy with nothing to roll back to: it says so, leaves no flag, and notifies.
+out=$(deploy app=hello ref=broken health_timeout=40s "$webhook"); status=$?
+check "a failed first deploy exits 1" test "$status" -eq 1
+grep -q "no earlier successful deploy of sgos-hello" <<<"$out" || fail "it says there is nothing to roll back to" "$(tail -n 40 <<<"$out")"
+check "no flag after it" test ! -e "$flag"
+grep -q "deploy of sgos-hello (broken) failed; NOT rolled back" "$SANDBOX_DIR/hook.log" 2>/dev/null ||
+  fail "the webhook got the failure" "$(cat "$SANDBOX_DIR/hook.log" 2>&1)"
+grep -q "$hook_token" <<<"$out$("$RUNNER" show last --log 2>&1)" && fail "the webhook URL (a secret) stays out of the log and the run record" ||
+  pass "the webhook URL (a secret) stays out of the log and the run record"
+
+# 1. A deploy of main.
+times=$SANDBOX_DIR/flag-times-1; : >"$times"
+watch_flag "$times" & watcher=$!
+out=$(deploy app=hello health_timeout=60s); status=$?
+kill "$watcher"; wait "$watcher" 2>/dev/null; watcher=
+[ "$status" -eq 0 ] && pass "deploy app=hello exits 0" || fail "deploy app=hello exits 0" "$(tail -n 40 <<<"$out")"
+check "the flag was on when the container started" started_under_flag "$times"
+check "no flag after the deploy" test ! -e "$flag"
+check ".env has mode 0600" test "$(stat -c %a "$app_dir/.env" 2>/dev/null)" = 600
+check ".env holds the decrypted secret" grep -q '^HELLO_SECRET=[0-9a-f]\{32\}$' "$app_dir/.env"
+check "the container is healthy" test "$(docker inspect -f '{{.State.Health.Status}}' sgos-hello-app 2>/dev/null)" = healthy
+first=$(git --git-dir="$SANDBOX_EXAMPLE_REMOTE" rev-parse main)
+check "src is at main's commit" test "$(as_deploy git -C "$app_dir/src" rev-parse HEAD)" = "$first"
+answer=$(get /)
+check "the proxy answers 200" test "$(tail -n1 <<<"$answer")" = 200
+grep -q "sgos-hello 1.0.0" <<<"$answer" || fail "the proxy shows version 1.0.0" "$answer"
+grep -q "postdeploy of sgos-hello done" <<<"$out" || fail "scripts.postdeploy ran" "$out"
+shown=$("$RUNNER" show last 2>&1)
+grep -q "$first" <<<"$shown" || fail "runner show last has the deployed commit" "$shown"
+grep -q "sha256:" <<<"$shown" || fail "runner show last has the image id" "$shown"
+
+# 2. A broken release: 1.0.1 without /health. The health gate fails; the deploy puts 1.0.0 back.
+git --git-dir="$SANDBOX_EXAMPLE_REMOTE" update-ref refs/heads/main "$broken" || { fail "push the broken release to main"; exit 1; }
+times=$SANDBOX_DIR/flag-times-2; : >"$times"
+watch_flag "$times" & watcher=$!
+out=$(deploy app=hello health_timeout=40s "$webhook"); status=$?
+kill "$watcher"; wait "$watcher" 2>/dev/null; watcher=
+check "the broken deploy exits 1" test "$status" -eq 1
+grep -q "sgos-hello-app is unhealthy\|did not become healthy\|unhealthy" <<<"$out" || fail "the broken deploy failed at the health gate" "$(tail -n 60 <<<"$out")"
+grep -q "rolled back to $first" <<<"$out" || fail "the run says it rolled back to $first" "$(tail -n 40 <<<"$out")"
+check "src is back at the previous commit" test "$(as_deploy git -C "$app_dir/src" rev-parse HEAD)" = "$first"
+check "the rolled-back container is healthy" test "$(docker inspect -f '{{.State.Health.Status}}' sgos-hello-app 2>/dev/null)" = healthy
+check "the rollback started the container under the flag" started_under_flag "$times"
+check "no flag after the failed deploy" test ! -e "$flag"
+answer=$(get /)
+check "the proxy answers 200 again" test "$(tail -n1 <<<"$answer")" = 200
+grep -q "sgos-hello 1.0.0" <<<"$answer" || fail "the proxy shows the old version 1.0.0" "$answer"
+
+grep -q "rolled back to the previous release" "$SANDBOX_DIR/hook.log" || fail "the webhook got the rollback" "$(cat "$SANDBOX_DIR/hook.log")"
+
+# 3. A breaking migration that fails: no rollback by itself (the database must be restored).
+out=$(deploy app=hello ref=breaking health_timeout=40s "$webhook"); status=$?
+check "the failed breaking deploy exits 1" test "$status" -eq 1
+grep -q "has a breaking migration: not rolled back by itself" <<<"$out" || fail "it says a database restore is needed" "$(tail -n 40 <<<"$out")"
+check "src stays at the breaking release" test "$(as_deploy git -C "$app_dir/src" rev-parse HEAD)" = "$breaking"
+check "no flag after it" test ! -e "$flag"
+grep -q "breaking migration: restore the database" "$SANDBOX_DIR/hook.log" || fail "the webhook got the restore notice" "$(cat "$SANDBOX_DIR/hook.log")"
+
+# 4. Ctrl-C (SIGINT to runner) during the compose step's health gate: exit 130, no flag left.
+log=$SANDBOX_DIR/interrupted.log
+"$RUNNER" run deploy app=hello ref=broken health_timeout=60s --inventory "$SANDBOX_INVENTORY" >"$log" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do grep -q "waiting up to" "$log" && break; sleep 0.1; done
+if grep -q "waiting up to" "$log" && [ -e "$flag" ] && [ "$(cat /proc/$pid/comm 2>/dev/null)" = runner ]; then
+  pass "the deploy waits in the health gate under the flag"
+else
+  fail "the deploy waits in the health gate under the flag" "$(tail -n 20 "$log")"
+fi
+kill -INT "$pid"; wait "$pid"; status=$?
+check "Ctrl-C in the compose step exits 130" test "$status" -eq 130
+check "no flag after Ctrl-C" test ! -e "$flag"
+
+if ((failures)); then echo "deploy test: $failures failed"; exit 1; fi
+echo "deploy test: all passed"

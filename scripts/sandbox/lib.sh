@@ -1,0 +1,30 @@
+# Shared by the sandbox's tests (test.sh, deploy-test.sh): TAP-like results, free ports, and the
+# checks before a test may start a sandbox. Source it after `cd` to the repository; set `test_name`
+# (the test's name in messages) first.
+failures=0
+pass() { printf 'ok - %s\n' "$1"; }
+fail() { printf 'not ok - %s\n' "$1"; shift; [ $# -gt 0 ] && printf '    %s\n' "$@"; failures=$((failures + 1)); }
+check() { # description command...
+  local what=$1; shift
+  if "$@"; then pass "$what"; else fail "$what"; fi
+}
+quiet() { "$@" >/dev/null 2>&1; }
+# Polls a check for a while: a reload reaches new connections once nginx's new workers run.
+eventually() { for _ in $(seq 1 50); do "$@" && return 0; sleep 0.1; done; return 1; }
+# Distinct ports nothing listens on (all bound at once, so none is picked twice).
+free_ports() { # how many
+  python3 -c 'import socket, sys
+s = [socket.socket() for _ in range(int(sys.argv[1]))]
+for x in s: x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"
+}
+# Root, a built runner (exported as RUNNER), and the example app's container name free.
+require_sandbox_test_prerequisites() {
+  [ "$(id -u)" -eq 0 ] || { echo "$test_name: needs root" >&2; exit 1; }
+  export RUNNER=${RUNNER:-$PWD/.build/debug/runner}
+  [ -x "$RUNNER" ] || { echo "$test_name: no runner at $RUNNER (swift build first)" >&2; exit 1; }
+  if docker container inspect sgos-hello-app >/dev/null 2>&1; then
+    echo "$test_name: a container sgos-hello-app runs already (another sandbox?); the test needs that name" >&2
+    exit 1
+  fi
+}
