@@ -35,16 +35,12 @@ extension LuaState {
     private func stopMessage(_ kind: LuaError.Kind) -> String {
         switch kind {
         case .instructionLimit: "instruction limit of \(limits.instructions) exceeded"
-        case .memoryLimit: "memory limit of \(Self.bytes(limits.memoryBytes)) exceeded"
+        case .memoryLimit: "memory limit of \(ByteCount.format(limits.memoryBytes)) exceeded"
         case .timeout: "time limit of \(limits.wallClock.map { "\($0)" } ?? "none") exceeded"
         default: "cancelled"
         }
     }
 
-    /// `64 MiB`, or a plain byte count.
-    static func bytes(_ count: Int) -> String {
-        count > 0 && count % (1 << 20) == 0 ? "\(count >> 20) MiB" : "\(count) bytes"
-    }
 
     /// Describes the error value at `index` (a string, or the table built by the message
     /// handler when `handled`).

@@ -72,7 +72,7 @@ public struct ResticPlugin: StepPlugin {
                 "files_changed": summary["files_changed"] ?? .null, "data_added": summary["data_added"] ?? .null,
             ]
             let line = "snapshot \(outputs["snapshot_id"]?.interpolated ?? "?"): \(outputs["files_new"]?.interpolated ?? "0") new, "
-                + "\(outputs["files_changed"]?.interpolated ?? "0") changed files, \(ByteCount(summary["data_added"]?.intValue ?? 0)) added"
+                + "\(outputs["files_changed"]?.interpolated ?? "0") changed files, \(ByteCount.format(summary["data_added"]?.intValue ?? 0)) added"
             outputs["summary"] = .string(line)
             restic.context.log(line)
             try await writeStatus(restic, with, result: "success", snapshot: outputs["snapshot_id"]?.stringValue, error: nil)
@@ -135,16 +135,4 @@ public struct ResticPlugin: StepPlugin {
     }
 
     private func strings(_ value: Value?) -> [String] { value?.listValue?.map(\.interpolated) ?? [] }
-}
-
-/// "1.5 MiB".
-struct ByteCount: CustomStringConvertible {
-    let bytes: Int
-    init(_ bytes: Int) { self.bytes = bytes }
-    var description: String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(bytes), unit = 0
-        while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
-    }
 }
