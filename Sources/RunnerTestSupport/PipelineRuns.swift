@@ -52,6 +52,11 @@ public func runOverSSH(_ yaml: String, inventory: String, params: [String: Value
     return (outcome, log)
 }
 
+/// Waits until `path` exists: a remote command left it to say it started.
+public func waitForFile(_ path: String) async throws {
+    while !FileManager.default.fileExists(atPath: path) { try await Task.sleep(for: .milliseconds(50)) }
+}
+
 /// A directory every test user can write, for barrier files.
 public func sharedDirectory() throws -> String {
     let directory = try makeTemporaryDirectory("runner-ssh-barrier")

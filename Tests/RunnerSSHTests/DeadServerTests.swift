@@ -20,11 +20,6 @@ struct DeadServerTests {
         return try await SSHTarget.connect(name: "frozen", options: options)
     }
 
-    /// Waits until `path` exists (the remote command started).
-    func waitFor(_ path: String) async throws {
-        while !FileManager.default.fileExists(atPath: path) { try await Task.sleep(for: .milliseconds(50)) }
-    }
-
     @Test func frozenServerFailsTheStepThroughKeepalivesAndFinallyRuns() async throws {
         let server = try SSHServer.start()
         defer { server.stop() }
@@ -40,7 +35,7 @@ struct DeadServerTests {
                   - { name: again, on: web, run: "echo fresh connection" }
                 """, inventory: "hosts:\n  web: \(try server.inventoryEntry("keepalive: 1s, connect_timeout: 2s"))\n")
         }
-        try await waitFor("\(shared)/started")
+        try await waitForFile("\(shared)/started")
         let frozen = server.freezeConnections()
         defer { server.release(frozen) }
         let (outcome, log) = try await run.value
@@ -74,7 +69,7 @@ struct DeadServerTests {
         let run = Task {
             try await target.run(Command(.shell("touch \(shared)/started; sleep 60"), timeout: .seconds(30)), onOutput: { _ in })
         }
-        try await waitFor("\(shared)/started")
+        try await waitForFile("\(shared)/started")
         let drop = try server.dropPackets()
         defer { drop.undo() }
         let error = await #expect(throws: TargetError.self) { try await run.value }

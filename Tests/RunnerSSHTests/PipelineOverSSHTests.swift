@@ -61,7 +61,7 @@ struct PipelineOverSSHTests {
                   - { name: cleanup, run: "echo cleaned > \(local)/finally" }
                 """, inventory: "hosts:\n  web: \(try server.inventoryEntry("connect_timeout: 3s"))\n")
         }
-        while !FileManager.default.fileExists(atPath: "\(shared)/started") { try await Task.sleep(for: .milliseconds(50)) }
+        try await waitForFile("\(shared)/started")
         server.crash()
         let (outcome, log) = try await run.value
         #expect(outcome.status == .failed)
@@ -84,7 +84,7 @@ struct PipelineOverSSHTests {
                   - { name: second, on: web, run: "echo two" }
                 """, inventory: "hosts:\n  web: \(try server.inventoryEntry())\n")
         }
-        while !FileManager.default.fileExists(atPath: "\(shared)/paused") { try await Task.sleep(for: .milliseconds(50)) }
+        try await waitForFile("\(shared)/paused")
         server.crash()
         try server.restart(newHostKey: false)
         FileManager.default.createFile(atPath: "\(shared)/restarted", contents: nil)
