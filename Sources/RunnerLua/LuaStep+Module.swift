@@ -44,11 +44,9 @@ extension LuaStep {
                 return try await target.run(Executable.shell(command), stdin: options.stdin.map { Array($0.utf8) },
                                             environment: options.env, workingDirectory: options.cwd, timeout: options.timeout)
             }
-            var out: [String: Value] = ["stdout": .string(result.stdout), "stderr": .string(result.stderr),
-                                        "ok": .bool(result.succeeded), "timed_out": .bool(result.timedOut),
-                                        "stdout_truncated": .bool(result.stdoutTruncated),
-                                        "stderr_truncated": .bool(result.stderrTruncated)]
-            out["exit_code"] = result.exitCode.map { .int(Int($0)) } ?? .null
+            var out = result.outputValues
+            out["ok"] = .bool(result.succeeded)
+            out["timed_out"] = .bool(result.timedOut)
             return [.map(out)]
         }
 

@@ -246,10 +246,7 @@ extension Engine {
             case .run(let template):
                 let rendered = try await renderShell(template, locals: locals, state: state)
                 let result = try await context.run(.shell(rendered.script), environment: rendered.values)
-                var outputs: [String: Value] = ["stdout": .string(result.stdout), "stderr": .string(result.stderr),
-                                                "stdout_truncated": .bool(result.stdoutTruncated),
-                                                "stderr_truncated": .bool(result.stderrTruncated)]
-                outputs["exit_code"] = result.exitCode.map { .int(Int($0)) } ?? .null
+                let outputs = result.outputValues
                 for (stream, cut) in [("stdout", result.stdoutTruncated), ("stderr", result.stderrTruncated)] where cut {
                     state.emitter.emit(step: ref, .log(.warn, "\(stream) was larger than the \(ByteCount.format(Command.defaultOutputLimit)) a step keeps: outputs.\(stream) holds its end only (outputs.\(stream)_truncated is true); write large output to a file"))
                 }

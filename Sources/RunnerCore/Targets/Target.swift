@@ -135,6 +135,14 @@ extension CommandResult {
         return signal.map { "killed by signal \($0)" } ?? "exit code \(exitCode ?? -1)"
     }
 
+    /// What a finished command reports to a pipeline: `stdout`, `stderr`, `exit_code` (null when a
+    /// signal ended it), and `stdout_truncated` / `stderr_truncated` when only the tail was kept.
+    public var outputValues: [String: Value] {
+        ["stdout": .string(stdout), "stderr": .string(stderr),
+         "stdout_truncated": .bool(stdoutTruncated), "stderr_truncated": .bool(stderrTruncated),
+         "exit_code": exitCode.map { .int(Int($0)) } ?? .null]
+    }
+
     /// The last five lines of stderr (empty when there are none), for error messages.
     public var stderrTail: String {
         stderr.split(separator: "\n").suffix(5).joined(separator: "\n")
