@@ -47,6 +47,8 @@ SERVICES_DIR=$D/toucan/srv/services/backups      # /srv/services/backups on touc
 RESTIC_REPO=$D/restic/repo                       # stand-in for the R2 bucket
 RESTIC_PASSWORD_FILE=$SERVICES_DIR/restic-password
 S3_ENV=$SERVICES_DIR/s3.env
+BACKUP_SET=$SERVICES_DIR/apps.txt                # the apps the nightly backup covers (new-app-setup adds)
+HOOKS_DIR=$D/toucan/srv/services/webhook/hooks   # one deploy hook per app (new-app-setup writes)
 AGE_KEY_FILE=$D/toucan/age/keys.txt              # ~/.config/sops/age/keys.txt of the team
 GIT_BASE=$D/git                                  # stand-in for github.com/<org>
 RUN_DIR=$D/run                                   # pid files and logs of the processes up starts
@@ -121,7 +123,7 @@ preflight() {
 }
 
 ensure_dirs() {
-  mkdir -p "$D" "$SSH_DIR" "$APPS_ROOT" "$PROXY_DIR"/{sites,flags,html} "$STAGING_DIR" "$SERVICES_DIR" \
+  mkdir -p "$D" "$SSH_DIR" "$APPS_ROOT" "$PROXY_DIR"/{sites,flags,html} "$STAGING_DIR" "$SERVICES_DIR" "$HOOKS_DIR" \
     "$D/restic" "$(dirname "$AGE_KEY_FILE")" "$GIT_BASE" "$RUN_DIR" "$STATE_DIR" "$D/build"
   chmod 755 "$D" "$D/hornbill" "$D/hornbill/srv" "$D/hornbill/srv/proxy" "$GIT_BASE"
   chmod 700 "$SERVICES_DIR" "$(dirname "$AGE_KEY_FILE")"
@@ -444,6 +446,9 @@ hosts:
       restic_repository: $RESTIC_REPO
       restic_password_file: $RESTIC_PASSWORD_FILE
       age_key_file: $AGE_KEY_FILE
+      age_recipients: $(age-keygen -y "$AGE_KEY_FILE")
+      backup_set: $BACKUP_SET
+      hooks_dir: $HOOKS_DIR
 EOF
   write_file "$SETTINGS" 644 <<EOF || true
 # The sandbox's settings (scripts/sandbox.sh up). Source it: set -a; . $SETTINGS; set +a
@@ -469,6 +474,8 @@ SANDBOX_AGE_KEY_FILE=$AGE_KEY_FILE
 SANDBOX_AGE_RECIPIENT=$(age-keygen -y "$AGE_KEY_FILE")
 SANDBOX_STAGING_DIR=$STAGING_DIR
 SANDBOX_STATUS_FILE=$STATUS_FILE
+SANDBOX_BACKUP_SET=$BACKUP_SET
+SANDBOX_HOOKS_DIR=$HOOKS_DIR
 SOPS_AGE_KEY_FILE=$AGE_KEY_FILE
 RUNNER_STATE_DIR=$STATE_DIR
 EOF
@@ -485,6 +492,8 @@ restic_password_file=$RESTIC_PASSWORD_FILE
 age_key_file=$AGE_KEY_FILE
 staging_dir=$STAGING_DIR
 status_file=$STATUS_FILE
+backup_set=$BACKUP_SET
+hooks_dir=$HOOKS_DIR
 EOF
 }
 

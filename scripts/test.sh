@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs system packages, builds, runs the sandbox's test
-# (scripts/sandbox/test.sh: scripts/sandbox.sh up/down against the real world) and the deploy
-# pipeline's (scripts/sandbox/deploy-test.sh: runner run deploy against a sandbox), then `swift test`,
-# whose summary stays the last thing printed.
+# (scripts/sandbox/test.sh: scripts/sandbox.sh up/down against the real world) and the pipelines'
+# end-to-end tests (scripts/sandbox/*-test.sh: runner run <pipeline> against a sandbox of their
+# own), then `swift test`, whose summary stays the last thing printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 echo "==> sandbox test (scripts/sandbox/test.sh)"
 status=0
 scripts/sandbox/test.sh || status=1
-echo "==> deploy test (scripts/sandbox/deploy-test.sh)"
-scripts/sandbox/deploy-test.sh || status=1
+for pipeline_test in scripts/sandbox/*-test.sh; do
+  echo "==> $(basename "$pipeline_test" .sh) ($pipeline_test)"
+  "$pipeline_test" || status=1
+done
 echo "==> swift test"
 log=$(mktemp)
 set +e
