@@ -8,7 +8,12 @@ struct Restic {
 
     init(with: [String: Value], context: StepContext) {
         self.context = context
-        var environment = ["RESTIC_REPOSITORY": with["repository"]?.interpolated ?? "", "RESTIC_PASSWORD": with["password"]?.interpolated ?? ""]
+        var environment = ["RESTIC_REPOSITORY": with["repository"]?.interpolated ?? ""]
+        if let file = with["password_file"]?.stringValue, with["password"] == nil {
+            environment["RESTIC_PASSWORD_FILE"] = file
+        } else {
+            environment["RESTIC_PASSWORD"] = with["password"]?.interpolated ?? ""
+        }
         for (key, value) in with["env"]?.mapValue ?? [:] {
             environment[key] = value.interpolated
             context.registerSecret(value.interpolated)

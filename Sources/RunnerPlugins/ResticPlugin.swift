@@ -4,7 +4,7 @@ import RunnerCore
 /// `uses: restic` — backups with the restic CLI (`--json`) on the step's host.
 ///
 /// The repository, its password and the storage credentials travel in restic's environment
-/// (`RESTIC_REPOSITORY`, `RESTIC_PASSWORD`, `AWS_*`), never on a command line, and are masked in
+/// (`RESTIC_REPOSITORY`, `RESTIC_PASSWORD` or `RESTIC_PASSWORD_FILE`, `AWS_*`), never on a command line, and are masked in
 /// every log line and error.
 public struct ResticPlugin: StepPlugin {
     public let name = "restic"
@@ -13,7 +13,9 @@ public struct ResticPlugin: StepPlugin {
         ParameterSpec("command", .oneOf(["init", "backup", "forget", "check", "snapshots", "restore"]), required: true,
                       doc: "What to do. `backup` initialises the repository first when it does not exist yet"),
         ParameterSpec("repository", .string, required: true, secret: true, doc: "Repository: a path, `sftp:…`, `s3:https://host/bucket/path`, …"),
-        ParameterSpec("password", .string, required: true, secret: true, doc: "Repository password"),
+        ParameterSpec("password", .string, secret: true, doc: "Repository password (or `password_file`)"),
+        ParameterSpec("password_file", .string,
+                      doc: "A file on the step's host holding the repository password (restic's `RESTIC_PASSWORD_FILE`), instead of `password`"),
         ParameterSpec("env", .map, default: .map([:]), secret: true,
                       doc: "More environment for restic, e.g. `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` (masked)"),
         ParameterSpec("paths", .list, doc: "backup: files and directories to save"),
@@ -41,6 +43,8 @@ public struct ResticPlugin: StepPlugin {
         OutputSpec("removed", .int, doc: "forget: snapshots removed"),
         OutputSpec("snapshots", .list, doc: "snapshots: `{ id, time, host, paths, tags }` of each snapshot, oldest first"),
     ]
+
+    public let alternatives = [["password", "password_file"]]
 
     public init() {}
 

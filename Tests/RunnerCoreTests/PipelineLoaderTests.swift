@@ -71,6 +71,15 @@ import Testing
         expect(only("steps:\n  - uses: pipeline\n    with: { run: x, params: [1] }\n"), line: 3, column: 29, contains: "must be map")
     }
 
+    /// restic takes its password inline or from a file on the host: exactly one of the two.
+    @Test func alternativeParameters() {
+        let neither = Harness.diagnostics("steps:\n  - uses: restic\n    with: { command: check, repository: /r }\n")
+        #expect(neither.contains { $0.message.contains("needs parameter 'password' or 'password_file'") && $0.location?.line == 2 }, "\(neither)")
+        expect(only("steps:\n  - uses: restic\n    with: { command: check, repository: /r, password: x, password_file: /p }\n"),
+               line: 3, column: 58, contains: "takes only one of 'password' or 'password_file'")
+        #expect(Harness.diagnostics("steps:\n  - uses: restic\n    with: { command: check, repository: /r, password_file: /p }\n").isEmpty)
+    }
+
     @Test func duplicateAndMalformedIDs() {
         expect(only("steps:\n  - id: a\n    run: true\n  - id: a\n    run: true\n"), line: 4, column: 5, contains: "duplicate step id 'a' (first used at line 2)")
         expect(only("steps:\n  - id: my-step\n    run: true\n"), line: 2, column: 9, contains: "step id 'my-step'")

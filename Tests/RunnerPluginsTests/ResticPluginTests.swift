@@ -72,6 +72,29 @@ struct ResticPluginTests {
         #expect(!log.transcript.contains(repo))
     }
 
+    /// `password_file`: restic reads the password from a file on the host (RESTIC_PASSWORD_FILE),
+    /// as the control host keeps it (/srv/services/backups); a wrong file's password is refused.
+    @Test func passwordFromAFileOnTheHost() async throws {
+        let work = try makeTemporaryDirectory("runner-restic-file")
+        let repo = work + "/repo", password = "pw-\(UInt64.random(in: 0...UInt64.max))"
+        try "data\n".write(toFile: work + "/a.txt", atomically: true, encoding: .utf8)
+        try (password + "\n").write(toFile: work + "/password", atomically: true, encoding: .utf8)
+        try "other\n".write(toFile: work + "/wrong", atomically: true, encoding: .utf8)
+        func uses(_ file: String, _ command: String, _ extra: String) -> String {
+            "uses: restic, with: { command: \(command), repository: \"\(repo)\", password_file: \"\(work)/\(file)\", \(extra) }"
+        }
+        let yaml = "steps:\n  - { id: b, \(uses("password", "backup", "paths: [\(work)/a.txt]")) }\n"
+            + "  - { id: s, \(uses("password", "snapshots", "tags: []")) }\n"
+            + "  - run: echo \"snapshots ${{#steps.s.outputs.snapshots}}\"\n"
+            + "  - { id: w, continue_on_error: true, \(uses("wrong", "snapshots", "tags: []")) }\n"
+        let (outcome, log) = try await runOverSSH(yaml, inventory: "hosts: {}\n")
+        #expect(outcome.status == .succeeded, "\(log.transcript)")
+        #expect(log.transcript.contains("snapshots 1"), "\(log.transcript)")
+        #expect(log.status("w") == .failed)
+        #expect(log.transcript.contains("wrong repository password"), "\(log.transcript)")
+        #expect(!log.transcript.contains(password))
+    }
+
     /// Issue 10: `restic snapshots` of a repository whose listing is one JSON line far over
     /// 64 KiB (four snapshots with 30 000-character tags) crashed the runner. It must parse whole.
     @Test func snapshotsWithLongTagsParseWhole() async throws {

@@ -7,6 +7,9 @@ public enum PluginDocs {
         for p in plugin.parameters {
             var facts = [p.type.description]
             if p.required { facts.append("required") }
+            if let group = plugin.alternatives.first(where: { $0.contains(p.name) }) {
+                facts.append("required: one of " + group.joined(separator: ", "))
+            }
             if let d = p.defaultValue { facts.append("default \(JSON.encode(d))") }
             if p.secret { facts.append("secret") }
             out += "  \(p.name) (\(facts.joined(separator: ", ")))\n      \(p.doc)\n"
@@ -27,7 +30,9 @@ public enum PluginDocs {
             out += "\n| parameter | type | required | default | secret | description |\n|---|---|---|---|---|---|\n"
             for p in plugin.parameters {
                 let d = p.defaultValue.map { "`\(JSON.encode($0))`" } ?? ""
-                out += "| `\(p.name)` | \(p.type.description.replacingPipes) | \(p.required ? "yes" : "no") | \(d) | \(p.secret ? "yes" : "") | \(p.doc.replacingPipes) |\n"
+                let alternative = plugin.alternatives.contains { $0.contains(p.name) }
+                let required = p.required ? "yes" : alternative ? "one of" : "no"
+                out += "| `\(p.name)` | \(p.type.description.replacingPipes) | \(required) | \(d) | \(p.secret ? "yes" : "") | \(p.doc.replacingPipes) |\n"
             }
             if !plugin.outputs.isEmpty {
                 out += "\n| output | type | description |\n|---|---|---|\n"

@@ -50,6 +50,15 @@ public struct PluginRegistry: Sendable {
                     at: given.location))
             }
         }
+        for group in plugin.alternatives {
+            let given = group.filter { with[$0] != nil }
+            let names = group.map { "'\($0)'" }.joined(separator: " or ")
+            if given.isEmpty {
+                problems.append(Diagnostic("plugin '\(plugin.name)' needs parameter \(names)", at: location))
+            } else if given.count > 1 {
+                problems.append(Diagnostic("plugin '\(plugin.name)' takes only one of \(names)", at: keyLocations[given[1]] ?? location))
+            }
+        }
         return problems
     }
 
@@ -87,6 +96,12 @@ public struct PluginRegistry: Sendable {
                 throw StepFailure("parameter '\(spec.name)' of plugin '\(plugin.name)' must be \(spec.type), not \(value.typeName)")
             }
             out[spec.name] = coerced
+        }
+        for group in plugin.alternatives {
+            let given = group.filter { values[$0].map { !$0.isNull } ?? false }
+            let names = group.map { "'\($0)'" }.joined(separator: " or ")
+            if given.isEmpty { throw StepFailure("plugin '\(plugin.name)' needs parameter \(names)") }
+            if given.count > 1 { throw StepFailure("plugin '\(plugin.name)' takes only one of \(names)") }
         }
         return out
     }

@@ -19,6 +19,8 @@ public protocol StepPlugin: Sendable {
     var outputs: [OutputSpec] { get }
     /// Where the plugin is defined: nil for built-ins, the `.lua` file for Lua plugins.
     var source: String? { get }
+    /// Groups of parameters of which a step gives exactly one (`password` or `password_file`).
+    var alternatives: [[String]] { get }
 
     /// Runs with parameters already validated against `parameters` (defaults filled in).
     /// Throw `StepFailure` for a failure users should read; any other error is reported by its description.
@@ -28,6 +30,7 @@ public protocol StepPlugin: Sendable {
 extension StepPlugin {
     public var outputs: [OutputSpec] { [] }
     public var source: String? { nil }
+    public var alternatives: [[String]] { [] }
 }
 
 /// What a step produced.
