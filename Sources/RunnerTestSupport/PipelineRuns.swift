@@ -65,8 +65,10 @@ public func sharedDirectory() throws -> String {
 }
 
 /// A shell snippet that succeeds only when `count` commands run it at the same time: each
-/// leaves a file, then waits (up to 20 s) until all `count` files are there.
+/// leaves a file, then waits until all `count` files are there. The wait is a deadlock guard, not
+/// a measure: 2 minutes, since eight SSH handshakes on a loaded 2-core machine took over 20 s
+/// once (a CI flake); commands run one after another still fail it.
 public func barrier(_ directory: String, count: Int, name: String) -> String {
-    "touch \(directory)/\(name); i=0; while [ $(ls \(directory) | wc -l) -lt \(count) ]; do i=$((i+1)); [ $i -gt 200 ] && { echo 'barrier timed out' >&2; exit 9; }; sleep 0.1; done"
+    "touch \(directory)/\(name); i=0; while [ $(ls \(directory) | wc -l) -lt \(count) ]; do i=$((i+1)); [ $i -gt 1200 ] && { echo 'barrier timed out' >&2; exit 9; }; sleep 0.1; done"
 }
 
