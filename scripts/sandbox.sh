@@ -236,7 +236,8 @@ EOF
   change "built the proxy image $PROXY_IMAGE"
 }
 
-# The example app's server block, in the form new-app-setup writes for every app.
+# The example app's server block: the text the site step of pipelines/new-app-setup.yml writes for
+# every app (scripts/sandbox/new-app-setup-test.sh checks that setting hello up leaves it as it is).
 site_conf() { # app domain port
   cat <<EOF
 # sgos-$1 behind the proxy: 503 with the maintenance page while a flag exists, else the app.
