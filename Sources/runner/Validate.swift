@@ -89,7 +89,12 @@ struct Plan: AsyncParsableCommand {
 struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "List the pipelines in a directory (default ./pipelines) with their params."
+        abstract: "List the pipelines in a directory (default ./pipelines) with their params.",
+        discussion: """
+            Each pipeline is listed by the name `runner run`, `plan`, `validate` and `uses: pipeline` take: \
+            its file name without .yml. When its `name:` (what `runner runs` and history show) differs, \
+            the line says so.
+            """
     )
 
     @Argument(help: "Directory to look in.")
@@ -105,7 +110,9 @@ struct List: AsyncParsableCommand {
             let path = directory + "/" + name
             do {
                 let p = try toolbox.loader().load(path: path)
-                out += "\(p.name)  (\(path))\n"
+                // The name to type (`runner run deploy`); `name:` (what run history shows) when it differs.
+                let reference = String(name[..<name.lastIndex(of: ".")!])
+                out += "\(reference)  (\(path)\(p.name == reference ? "" : ", name: \(p.name)"))\n"
                 if let d = p.description { out += "  \(d)\n" }
                 for param in p.params {
                     var facts = [param.type.description]
