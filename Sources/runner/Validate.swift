@@ -8,7 +8,10 @@ struct Validate: AsyncParsableCommand {
         abstract: "Check pipelines without running anything.",
         discussion: """
             Parses each file, checks it against the pipeline schema and every plugin's parameters, compiles
-            every Lua expression and checks that hosts in `on:` exist. Each ${{ }} in `run:` is checked
+            every Lua expression and checks that hosts in `on:` exist. Names are checked too, with a
+            suggestion: unknown globals (${{ parms.app }}), undeclared params, steps.<id> that no step
+            has or that has not run yet where it is read, one host's outputs of a step on a group,
+            and `uses: pipeline` naming no file. Each ${{ }} in `run:` is checked
             against the shell grammar: where the shell would read the value as code (arithmetic, [[ ]],
             single quotes, sh -c, eval, ssh, quoted heredocs...) it is refused with the safe form
             (the step's env: and "$NAME" in the script). A directory checks every .yml/.yaml
