@@ -35,6 +35,17 @@ public struct LuaScripting: Scripting {
         return Diagnostic("Lua: \(message)", at: LuaRuntime.location(of: error, chunkStart: location))
     }
 
+    public var standardNames: Set<String>? { Self.sandboxNames }
+
+    /// The globals of a sandboxed state with the helpers installed, read once from a real state
+    /// so the list cannot drift from what the sandbox offers.
+    static let sandboxNames: Set<String>? = {
+        guard let state = try? LuaState(limits: .default), (try? LuaRuntime.installHelpers(in: state)) != nil,
+              let chunk = try? state.compile("local n = {} for k in pairs(_ENV) do n[#n + 1] = k end return n", chunkName: "names"),
+              let names = (try? state.call(chunk))?.first?.listValue else { return nil }
+        return Set(names.compactMap(\.stringValue))
+    }()
+
     public func makeRuntime(masker: SecretMasker) throws -> any ScriptRuntime {
         try LuaRuntime(limits: expressionLimits, stepLimits: stepLimits)
     }

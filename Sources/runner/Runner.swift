@@ -22,10 +22,23 @@ struct Runner: AsyncParsableCommand {
         subcommands: [Run.self, Validate.self, Plan.self, List.self, Plugins.self, Runs.self, Show.self, Schema.self]
     )
 
+    /// `runner valdate`: a first word that is no subcommand, with the closest one. (The root
+    /// command takes no arguments, so such a word can only be a misspelt subcommand.)
+    static func unknownSubcommand(in arguments: [String]) -> String? {
+        guard let word = arguments.first, !word.hasPrefix("-") else { return nil }
+        let names = configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
+        guard !names.contains(word) else { return nil }
+        return "unknown command '\(word)'\(Suggestion.hint(for: word, in: names)); the commands are \(names.dropLast().joined(separator: ", ")) (runner --help)"
+    }
+
     /// ArgumentParser exits 64 on usage errors; runner's contract says 2 for any invalid input.
     static func main() async {
         // A closed output pipe (`runner … | head`) must not kill a run half-way: writes just fail.
         signal(SIGPIPE, SIG_IGN)
+        if let unknown = unknownSubcommand(in: Array(CommandLine.arguments.dropFirst())) {
+            FileOutput.stderr.write("error: \(TerminalText.visible(unknown))\n")
+            Foundation.exit(2)
+        }
         do {
             var command = try parseAsRoot()
             if var async = command as? any AsyncParsableCommand {

@@ -32,13 +32,29 @@ struct Toolbox {
 
     var stateDirectory: String { RunStore.defaultDirectory(environment: environment) }
 
-    /// Finds a pipeline by path or name (`deploy` → `pipelines/deploy.yml`), or fails with exit 2.
+    /// Finds a pipeline by path or file name (`deploy` → `pipelines/deploy.yml`), or fails with
+    /// exit 2, suggesting a close file name, or the file when `reference` is a pipeline's `name:`.
     static func locate(_ reference: String) throws -> String {
         guard let path = PipelineLocator.locate(reference) else {
             let looked = PipelineLocator.candidates(reference, relativeTo: ".").joined(separator: ", ")
-            throw InvalidInput("no pipeline '\(reference)' (looked for \(looked))")
+            let names = PipelineLocator.names(in: [".", "pipelines"])
+            var hint = Suggestion.hint(for: reference, in: names)
+            if let file = fileNamed(reference, among: names) {
+                hint = " (\(file) has name: \(reference); pipelines are called by their file name: '\(Paths.fileName(of: file).split(separator: ".").dropLast().joined(separator: "."))')"
+            }
+            throw InvalidInput("no pipeline '\(reference)'\(hint) (looked for \(looked))")
         }
         return path
+    }
+
+    /// The pipeline file among `names` (in ./ or pipelines/) whose `name:` is `name`.
+    private static func fileNamed(_ name: String, among names: [String]) -> String? {
+        for candidate in names {
+            guard let path = PipelineLocator.locate(candidate), let toolbox = try? Toolbox(pipelineDirectory: Paths.directory(of: path)),
+                  let pipeline = try? toolbox.loader().load(path: path) else { continue }
+            if pipeline.name == name { return path }
+        }
+        return nil
     }
 
     /// The pipeline and its params checked, or exit 2 naming the problem.

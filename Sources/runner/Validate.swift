@@ -8,7 +8,10 @@ struct Validate: AsyncParsableCommand {
         abstract: "Check pipelines without running anything.",
         discussion: """
             Parses each file, checks it against the pipeline schema and every plugin's parameters, compiles
-            every Lua expression and checks that hosts in `on:` exist. Each ${{ }} in `run:` is checked
+            every Lua expression and checks that hosts in `on:` exist. Names are checked too, with a
+            suggestion: unknown globals (${{ parms.app }}), undeclared params, steps.<id> that no step
+            has or that has not run yet where it is read, one host's outputs of a step on a group,
+            and `uses: pipeline` naming no file. Each ${{ }} in `run:` is checked
             against the shell grammar: where the shell would read the value as code (arithmetic, [[ ]],
             single quotes, sh -c, eval, ssh, quoted heredocs...) it is refused with the safe form
             (the step's env: and "$NAME" in the script). A directory checks every .yml/.yaml
@@ -89,7 +92,12 @@ struct Plan: AsyncParsableCommand {
 struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "List the pipelines in a directory (default ./pipelines) with their params."
+        abstract: "List the pipelines in a directory (default ./pipelines) with their params.",
+        discussion: """
+            Each pipeline is listed by the name `runner run`, `plan`, `validate` and `uses: pipeline` take: \
+            its file name without .yml. When its `name:` (what `runner runs` and history show) differs, \
+            the line says so.
+            """
     )
 
     @Argument(help: "Directory to look in.")
@@ -105,7 +113,9 @@ struct List: AsyncParsableCommand {
             let path = directory + "/" + name
             do {
                 let p = try toolbox.loader().load(path: path)
-                out += "\(p.name)  (\(path))\n"
+                // The name to type (`runner run deploy`); `name:` (what run history shows) when it differs.
+                let reference = String(name[..<name.lastIndex(of: ".")!])
+                out += "\(reference)  (\(path)\(p.name == reference ? "" : ", name: \(p.name)"))\n"
                 if let d = p.description { out += "  \(d)\n" }
                 for param in p.params {
                     var facts = [param.type.description]

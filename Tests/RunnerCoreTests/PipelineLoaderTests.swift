@@ -4,8 +4,8 @@ import Testing
 
 /// Every class of validation error, with file, line and column asserted.
 @Suite struct PipelineLoaderTests {
-    func only(_ yaml: String) -> Diagnostic? {
-        let all = Harness.diagnostics(yaml)
+    func only(_ yaml: String, in dir: TempDir = TempDir()) -> Diagnostic? {
+        let all = Harness.diagnostics(yaml, in: dir)
         #expect(all.count == 1, "expected one problem, got: \(all.map(\.description))")
         return all.first
     }
@@ -68,7 +68,9 @@ import Testing
         #expect(misspelt.contains { $0.message.contains("no parameter 'rn' (did you mean 'run'?)") && $0.location?.line == 3 && $0.location?.column == 13 })
         let missing = Harness.diagnostics("steps:\n  - uses: pipeline\n    with: { params: {} }\n")
         #expect(missing.contains { $0.message.contains("needs parameter 'run'") && $0.location?.line == 2 })
-        expect(only("steps:\n  - uses: pipeline\n    with: { run: x, params: [1] }\n"), line: 3, column: 29, contains: "must be map")
+        let dir = TempDir()
+        dir.write("x.yml", "steps:\n  - run: true\n")
+        expect(only("steps:\n  - uses: pipeline\n    with: { run: x, params: [1] }\n", in: dir), line: 3, column: 29, contains: "must be map")
     }
 
     /// restic takes its password inline or from a file on the host: exactly one of the two.

@@ -100,7 +100,7 @@ import Testing
     }
 
     @Test func environmentIsReadOnly() async throws {
-        let r = try await Harness.run("steps:\n  - lua: params.x = 1\n")
+        let r = try await Harness.run("params:\n  x: {}\nsteps:\n  - lua: params.x = 1\n")
         #expect(r.sink.status(of: "lua") == .failed)
         #expect(r.sink.finished.first?.error?.contains("read-only") == true)
     }

@@ -86,6 +86,34 @@ public enum PipelineLocator {
         chain.map(Paths.fileName(of:)).joined(separator: " → ")
     }
 
+    /// `uses: pipeline` steps whose literal `run:` names no file, looked up as the step will
+    /// look it up: an error each, at the `run:` value, with the pipelines nearby to choose from.
+    static func missingCalls(in pipeline: Pipeline) -> [Diagnostic] {
+        var out: [Diagnostic] = []
+        for step in pipeline.allSteps {
+            guard case .uses("pipeline", let with, _) = step.body,
+                  case .literal(.string(let reference), let at)? = with["run"],
+                  locate(reference, relativeTo: pipeline.directory) == nil else { continue }
+            let looked = candidates(reference, relativeTo: pipeline.directory).joined(separator: ", ")
+            let hint = Suggestion.hint(for: reference, in: names(in: [pipeline.directory, "pipelines"]))
+            out.append(Diagnostic("no pipeline '\(reference)'\(hint) (looked for \(looked))", at: at))
+        }
+        return out
+    }
+
+    /// The names pipelines in `directories` are called by: their file names without `.yml`.
+    public static func names(in directories: [String]) -> [String] {
+        var out: [String] = []
+        for directory in directories {
+            for file in ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+            where (file.hasSuffix(".yml") || file.hasSuffix(".yaml")) && !file.hasPrefix("inventory.") {
+                let name = String(file[..<file.lastIndex(of: ".")!])
+                if !out.contains(name) { out.append(name) }
+            }
+        }
+        return out
+    }
+
     /// `uses: pipeline` steps whose literal `run:` names the pipeline itself: an error each,
     /// at the `run:` value. (Recursion through other pipelines, or through a computed name, is
     /// caught when the call is made.)

@@ -17,7 +17,7 @@ extension Engine {
     @discardableResult
     func execute(_ step: Step, phase: String?, state: RunState, markFailure: Bool = true) async -> StepStatus {
         let ref = StepRef(name: step.displayName, id: step.id, location: step.location, phase: phase)
-        let (instances, problem) = await expand(step, state: state)
+        let (instances, fansOut, problem) = await expand(step, state: state)
         if let problem {
             return await finishFailed(step, ref: ref, message: problem, state: state, markFailure: markFailure)
         }
@@ -34,9 +34,15 @@ extension Engine {
         }
         let status = aggregate(results.map(\.status))
         let outputs: [String: Value]
-        if instances.count == 1, instances[0].item == nil {
+        if !fansOut {
             outputs = results.first?.outputs ?? [:]
         } else {
+            if let id = step.id {
+                let hosts = Set(instances.compactMap(\.host)).count
+                let ran = step.forEach != nil ? "ran for \(instances.count) for_each item\(instances.count == 1 ? "" : "s")"
+                    : "ran on \(hosts) host\(hosts == 1 ? "" : "s")"
+                state.recordFanOut(id: id, ran: ran)
+            }
             outputs = ["results": .list(results.map { result in
                 var entry: [String: Value] = ["status": .string(result.status.rawValue), "outputs": .map(result.outputs)]
                 if let item = result.item { entry["item"] = item }
@@ -63,26 +69,31 @@ extension Engine {
         var host: String?
     }
 
-    /// The items × hosts a step runs for.
-    private func expand(_ step: Step, state: RunState) async -> ([Instance], String?) {
+    /// The items × hosts a step runs for, and whether its outputs are a list of results: with
+    /// `for_each`, or `on:` giving a list or naming a group (however many hosts that is, so the
+    /// shape does not change with the inventory or `--limit`).
+    private func expand(_ step: Step, state: RunState) async -> ([Instance], Bool, String?) {
         var items: [Value?] = [nil]
         var hosts: [String?] = [nil]
+        var fansOut = step.forEach != nil
         do {
             if let forEach = step.forEach {
                 let value = try await resolve(forEach, locals: [:], state: state)
                 guard let list = value.listValue else {
-                    return ([], "for_each must give a list, not \(value.typeName)")
+                    return ([], fansOut, "for_each must give a list, not \(value.typeName)")
                 }
                 items = list
             }
             if let on = step.on {
                 let value = try await resolve(on, locals: [:], state: state)
                 let names = value.listValue?.map(\.interpolated) ?? [value.interpolated]
+                if value.listValue != nil { fansOut = true }
                 var resolved: [String] = []
                 for name in names {
                     if name == "local" { resolved.append(name); continue }
+                    if state.pipeline.inventory.groups[name] != nil { fansOut = true }
                     guard let members = state.pipeline.inventory.resolve(name) else {
-                        return ([], "unknown host '\(name)'\(Suggestion.hint(for: name, in: state.pipeline.inventory.names))")
+                        return ([], fansOut, "unknown host '\(name)'\(Suggestion.hint(for: name, in: state.pipeline.inventory.names))")
                     }
                     for m in members where !resolved.contains(m) { resolved.append(m) }
                 }
@@ -90,9 +101,9 @@ extension Engine {
                 hosts = resolved
             }
         } catch {
-            return ([], describe(error))
+            return ([], fansOut, describe(error))
         }
-        return (items.flatMap { item in hosts.map { Instance(item: item, host: $0) } }, nil)
+        return (items.flatMap { item in hosts.map { Instance(item: item, host: $0) } }, fansOut, nil)
     }
 
     private func finishFailed(_ step: Step, ref: StepRef, message: String, state: RunState, markFailure: Bool) async -> StepStatus {
@@ -136,10 +147,18 @@ extension Engine {
             InstanceResult(status: status, outputs: outputs, item: instance.item, host: instance.host)
         }
 
-        // Condition: default success() in main steps, always() in on_failure and finally.
+        // Condition: default success() in main steps, always() in on_failure and finally. An
+        // `if:` that calls none of success(), failure(), always(), cancelled() keeps that
+        // default (as in GitHub Actions): `if: params.ref == 'main'` does not run after a failure.
+        let keepsDefault = step.condition.map { !LuaSource($0.source).callsStatusFunction } ?? true
+        if keepsDefault && phase == nil && state.failed {
+            state.emitter.emit(step: ref, .stepFinished(status: .skipped, duration: .zero, attempts: 0, exitCode: nil, outputs: [:], error: nil))
+            state.count(.skipped)
+            return done(.skipped)
+        }
         if let condition = step.condition {
             do {
-                let value = try await state.runtime.evaluate(condition, locals: locals)
+                let value = try await state.evaluate(condition, locals: locals)
                 if !value.isTruthy {
                     state.emitter.emit(step: ref, .stepFinished(status: .skipped, duration: .zero, attempts: 0, exitCode: nil, outputs: [:], error: nil))
                     state.count(.skipped)
@@ -152,10 +171,6 @@ extension Engine {
                 state.count(.failed)
                 return done(.failed)
             }
-        } else if phase == nil && state.failed {
-            state.emitter.emit(step: ref, .stepFinished(status: .skipped, duration: .zero, attempts: 0, exitCode: nil, outputs: [:], error: nil))
-            state.count(.skipped)
-            return done(.skipped)
         }
 
         if case .parallel(let children) = step.body {
@@ -264,6 +279,7 @@ extension Engine {
                 let result = try await plugin.run(try plugins.bind(values, for: plugin), context: context)
                 return AttemptResult(status: result.changed ? .changed : .ok, outputs: result.outputs)
             case .lua(let code, let location):
+                try state.checkFanOutReads(in: code, at: location)
                 let result = try await state.runtime.runStep(code: code, at: location, locals: locals, context: context)
                 return AttemptResult(status: result.changed ? .changed : .ok, outputs: result.outputs)
             case .parallel:
@@ -293,7 +309,7 @@ extension Engine {
         for part in template.parts {
             switch part {
             case .text(let text): out += text
-            case .expression(let expression): out += try await state.runtime.evaluate(expression, locals: locals).interpolated
+            case .expression(let expression): out += try await state.evaluate(expression, locals: locals).interpolated
             }
         }
         return out
@@ -321,12 +337,12 @@ extension Engine {
                 context.consume(text)
             case .expression(let expression):
                 if let inner = expression.rawInner {
-                    let text = try await state.runtime.evaluate(inner, locals: locals).interpolated
+                    let text = try await state.evaluate(inner, locals: locals).interpolated
                     out += text
                     context.consume(text)
                 } else {
                     let name = "RUNNER_VALUE_\(values.count + 1)"
-                    values[name] = try await state.runtime.evaluate(expression, locals: locals).interpolated
+                    values[name] = try await state.evaluate(expression, locals: locals).interpolated
                     out += context.value(expressions.count).reference(name)
                     expressions.append(expression)
                 }
@@ -352,7 +368,7 @@ extension Engine {
                 out += text
                 context.consume(text)
             case .expression(let expression):
-                let evaluated = try? await state.runtime.evaluate(expression.rawInner ?? expression, locals: locals)
+                let evaluated = try? await state.evaluate(expression.rawInner ?? expression, locals: locals)
                 let text = evaluated.flatMap { $0.isNull ? nil : state.emitter.masker.mask($0.interpolated) }
                 if expression.rawInner != nil {
                     out += text ?? "${{ \(expression.source) }}"
@@ -372,7 +388,7 @@ extension Engine {
         switch value {
         case .literal(let v, _): return v
         case .template(let t):
-            if let whole = t.wholeExpression { return try await state.runtime.evaluate(whole, locals: locals) }
+            if let whole = t.wholeExpression { return try await state.evaluate(whole, locals: locals) }
             return .string(try await render(t, locals: locals, state: state))
         case .list(let items, _):
             var out: [Value] = []

@@ -23,6 +23,8 @@ final class RunState: Sendable {
         var failed = false
         var firstFailedStep: String?
         var counts = StepCounts()
+        /// Steps whose outputs are `results` lists, by id: how they ran ("ran on 3 hosts").
+        var fanOuts: [String: String] = [:]
     }
     private let state = Mutex(Mutable())
 
@@ -53,5 +55,28 @@ final class RunState: Sendable {
 
     var counts: StepCounts { state.withLock { $0.counts } }
     func count(_ status: StepStatus) { state.withLock { $0.counts.add(status) } }
+
+    /// Records that step `id`'s outputs are a list of results (`ran`: "ran on 3 hosts").
+    func recordFanOut(id: String, ran: String) { state.withLock { $0.fanOuts[id] = ran } }
+
+    /// Evaluates an expression of this run. Reading `steps.<id>.outputs.<key>` of a step whose
+    /// outputs are a list of results is an error naming the shape (validation catches the
+    /// cases it can see; this catches those decided at run time, like `on: ${{ … }}`).
+    func evaluate(_ expression: Expression, locals: [String: Value]) async throws -> Value {
+        try checkFanOutReads(in: expression.source, at: expression.location)
+        return try await runtime.evaluate(expression, locals: locals)
+    }
+
+    /// Throws when `source` reads `steps.<id>.outputs.<key>` (key not `results`) of a step that
+    /// fanned out.
+    func checkFanOutReads(in source: String, at location: SourceLocation) throws {
+        let fanOuts = state.withLock { $0.fanOuts }
+        guard !fanOuts.isEmpty, source.contains("outputs") else { return }
+        for (path, _) in LuaSource(source).paths(from: "steps") where path.count > 3 && path[2] == "outputs" && path[3] != "results" {
+            if let ran = fanOuts[path[1]] {
+                throw ScriptError(ReferenceCheck.fanOutMessage(id: path[1], key: path[3], ran: ran), at: location)
+            }
+        }
+    }
 
 }

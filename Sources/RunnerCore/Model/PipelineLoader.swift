@@ -396,12 +396,19 @@ public struct PipelineLoader: Sendable {
             if case .run(let template) = step.body { r.diagnostics += ShellContext.diagnostics(for: template) }
         }
         r.diagnostics += PipelineLocator.selfCalls(in: pipeline)
+        r.diagnostics += PipelineLocator.missingCalls(in: pipeline)
         guard let checker else { return }
+        var syntax: [Diagnostic] = []
         for expression in expressions(of: pipeline) {
-            if let d = checker.check(expression: expression) { r.diagnostics.append(d) }
+            if let d = checker.check(expression: expression) { syntax.append(d) }
         }
         for step in pipeline.allSteps {
-            if case .lua(let code, let at) = step.body, let d = checker.check(chunk: code, at: at) { r.diagnostics.append(d) }
+            if case .lua(let code, let at) = step.body, let d = checker.check(chunk: code, at: at) { syntax.append(d) }
+        }
+        r.diagnostics += syntax
+        // Names are only worth checking in code that compiles.
+        if syntax.isEmpty {
+            r.diagnostics += ReferenceCheck(pipeline: pipeline, standardNames: checker.standardNames).diagnostics()
         }
     }
 
@@ -424,19 +431,7 @@ public struct PipelineLoader: Sendable {
         out += pipeline.vars.flatMap { $0.value.expressions }
         out += pipeline.env.values.flatMap(\.expressions)
         out += pipeline.concurrency?.expressions ?? []
-        for step in pipeline.allSteps {
-            if let c = step.condition { out.append(c) }
-            out += step.on?.expressions ?? []
-            out += step.env.values.flatMap(\.expressions)
-            out += step.cwd?.expressions ?? []
-            out += step.forEach?.expressions ?? []
-            switch step.body {
-            case .run(let t): out += t.expressions.map { $0.rawInner ?? $0 }
-            case .uses(_, let with, _): out += with.values.flatMap(\.expressions)
-            case .lua, .parallel: break
-            }
-        }
-        return out
+        return out + pipeline.allSteps.flatMap(\.expressions)
     }
 }
 
