@@ -22,7 +22,7 @@ extension Engine {
         guard chain.count <= Self.maxNesting else {
             throw StepFailure("pipelines nest deeper than \(Self.maxNesting) levels: \(PipelineLocator.describe(chain))")
         }
-        let loader = PipelineLoader(plugins: plugins, checker: scripting)
+        let loader = PipelineLoader(plugins: plugins, checker: scripting, inventoryOverride: parent.pipeline.inventoryOverride)
         let pipeline: Pipeline
         let resolved: [String: Value]
         do {

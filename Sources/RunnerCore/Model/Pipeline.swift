@@ -9,6 +9,9 @@ public struct Pipeline: Sendable {
     public var inventoryPath: String?
     /// Hosts and groups from `hosts:`/`groups:` in the pipeline and from its inventory file.
     public var inventory: Inventory
+    /// The `--inventory` file it was loaded with: pipelines it calls (`uses: pipeline`) load
+    /// with it too, so a run against the sandbox never reaches the hosts of `inventory.yml`.
+    public var inventoryOverride: String? = nil
     public var vars: [(name: String, value: TemplateValue)]
     public var secrets: [SecretSource]
     public var env: [String: TemplateValue]

@@ -116,6 +116,7 @@ public struct PipelineLoader: Sendable {
         let path: String?
         if let inventoryOverride {
             path = inventoryOverride
+            pipeline.inventoryOverride = inventoryOverride
         } else if let declared = pipeline.inventoryPath {
             path = declared.hasPrefix("/") ? declared : pipeline.directory + "/" + declared
         } else {
