@@ -34,18 +34,24 @@ extension Engine {
         }
         let status = aggregate(results.map(\.status))
         let outputs: [String: Value]
+        var error: String?
         if instances.count == 1, instances[0].item == nil {
             outputs = results.first?.outputs ?? [:]
+            error = results.first?.error
         } else {
             outputs = ["results": .list(results.map { result in
                 var entry: [String: Value] = ["status": .string(result.status.rawValue), "outputs": .map(result.outputs)]
                 if let item = result.item { entry["item"] = item }
                 if let host = result.host { entry["host"] = .string(host) }
+                if let message = result.error { entry["error"] = .string(state.emitter.masker.mask(message)) }
                 return .map(entry)
             })]
+            error = results.compactMap(\.error).first
         }
         if let id = step.id {
-            try? await state.runtime.set(["steps", id], .map(["status": .string(status.rawValue), "outputs": .map(outputs)]))
+            var entry: [String: Value] = ["status": .string(status.rawValue), "outputs": .map(outputs)]
+            if let error { entry["error"] = .string(state.emitter.masker.mask(error)) }
+            try? await state.runtime.set(["steps", id], .map(entry))
         }
         if markFailure && status.isFailure && !step.continueOnError { await markFailed(state, step: step) }
         return status
@@ -61,6 +67,8 @@ extension Engine {
         var outputs: [String: Value]
         var item: Value?
         var host: String?
+        /// Why it failed (unmasked: masked where it becomes `steps.<id>.error`).
+        var error: String? = nil
     }
 
     /// The items × hosts a step runs for.
@@ -100,7 +108,8 @@ extension Engine {
         state.emitter.emit(step: ref, .stepFinished(status: .failed, duration: .zero, attempts: 0, exitCode: nil, outputs: [:], error: message))
         state.count(.failed)
         if let id = step.id {
-            try? await state.runtime.set(["steps", id], .map(["status": "failed", "outputs": .map([:])]))
+            try? await state.runtime.set(["steps", id], .map(["status": "failed", "outputs": .map([:]),
+                                                               "error": .string(state.emitter.masker.mask(message))]))
         }
         if markFailure && !step.continueOnError { await markFailed(state, step: step) }
         return .failed
@@ -132,8 +141,8 @@ extension Engine {
             locals["host"] = .map(["name": .string(host), "address": .string(info?.address ?? host),
                                    "labels": .map((info?.labels ?? [:]).mapValues(Value.string))])
         }
-        func done(_ status: StepStatus, _ outputs: [String: Value] = [:]) -> InstanceResult {
-            InstanceResult(status: status, outputs: outputs, item: instance.item, host: instance.host)
+        func done(_ status: StepStatus, _ outputs: [String: Value] = [:], error: String? = nil) -> InstanceResult {
+            InstanceResult(status: status, outputs: outputs, item: instance.item, host: instance.host, error: error)
         }
 
         // Condition: default success() in main steps, always() in on_failure and finally.
@@ -150,7 +159,7 @@ extension Engine {
                 let message = "condition: \(describe(error))"
                 state.emitter.emit(step: ref, .stepFinished(status: .failed, duration: .zero, attempts: 0, exitCode: nil, outputs: [:], error: message))
                 state.count(.failed)
-                return done(.failed)
+                return done(.failed, error: message)
             }
         } else if phase == nil && state.failed {
             state.emitter.emit(step: ref, .stepFinished(status: .skipped, duration: .zero, attempts: 0, exitCode: nil, outputs: [:], error: nil))
@@ -159,7 +168,7 @@ extension Engine {
         }
 
         if case .parallel(let children) = step.body {
-            return await runParallel(step, children: children, ref: ref, phase: phase, state: state, done: done)
+            return await runParallel(step, children: children, ref: ref, phase: phase, state: state, done: { done($0, $1) })
         }
 
         state.emitter.emit(step: ref, .stepStarted)
@@ -188,7 +197,7 @@ extension Engine {
         state.emitter.emit(step: ref, .stepFinished(status: last.status, duration: clock.now - start, attempts: attempt,
                                                     exitCode: last.exitCode, outputs: last.outputs, error: last.error))
         state.count(last.status)
-        return done(last.status, last.outputs)
+        return done(last.status, last.outputs, error: last.status.isFailure ? last.error : nil)
     }
 
     private func runParallel(_ step: Step, children: [Step], ref: StepRef, phase: String?, state: RunState,
