@@ -76,6 +76,23 @@ import Testing
         #expect(dir.read("errors") == "exit code 3: denied for ***|nil|exit code 4: item 2 is wrong|exit code 4: item 2 is wrong|nil")
     }
 
+    /// A list computed in Lua may be empty, and Lua's `{}` reads as an empty map: nothing to do.
+    @Test func forEachOverAnEmptyLuaTable() async throws {
+        let r = try await Harness.run("""
+            steps:
+              - id: none
+                lua: return { items = {} }
+              - name: each
+                for_each: ${{ steps.none.outputs.items }}
+                run: echo ${{ item }}
+              - name: after
+                run: echo after
+            """)
+        #expect(r.outcome.status == .succeeded, "\(r.sink.transcript)")
+        #expect(r.sink.status(of: "each") == .skipped)
+        #expect(r.sink.output == ["after"])
+    }
+
     @Test func conditions() async throws {
         let r = try await Harness.run("""
             params:

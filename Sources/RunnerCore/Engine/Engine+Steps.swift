@@ -78,7 +78,8 @@ extension Engine {
         do {
             if let forEach = step.forEach {
                 let value = try await resolve(forEach, locals: [:], state: state)
-                guard let list = value.listValue else {
+                // An empty Lua table reads as an empty map: a list built in Lua may be empty.
+                guard let list = value.listValue ?? (value.mapValue?.isEmpty == true ? [] : nil) else {
                     return ([], "for_each must give a list, not \(value.typeName)")
                 }
                 items = list
