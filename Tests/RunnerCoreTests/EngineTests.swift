@@ -49,6 +49,50 @@ import Testing
         #expect(r.sink.status(of: "next") == .ok)
     }
 
+    /// `steps.<id>.error` says why a step failed, masked, for on_failure steps and reports
+    /// (a plugin's failure is in no output); per item under `for_each`.
+    @Test func stepErrorsAreReadableAndMasked() async throws {
+        let dir = TempDir()
+        let r = try await Harness.run("""
+            params:
+              token: { default: tok-123456789, secret: true }
+            steps:
+              - id: breaks
+                run: echo "denied for ${{ params.token }}" >&2; exit 3
+                continue_on_error: true
+              - id: each
+                for_each: [1, 2]
+                run: test ${{ item }} = 1 || { echo "item ${{ item }} is wrong" >&2; exit 4; }
+                continue_on_error: true
+              - id: fine
+                run: true
+              - lua: |
+                  local each = steps.each.outputs.results
+                  runner.write_file("\(dir.path)/errors", steps.breaks.error .. "|" .. tostring(each[1].error) .. "|"
+                    .. each[2].error .. "|" .. steps.each.error .. "|" .. tostring(steps.fine.error))
+            """, dir: dir)
+        #expect(r.outcome.status == .succeeded, "\(r.sink.transcript)")
+        // Written to a file, where no output masking applies: the value itself is masked.
+        #expect(dir.read("errors") == "exit code 3: denied for ***|nil|exit code 4: item 2 is wrong|exit code 4: item 2 is wrong|nil")
+    }
+
+    /// A list computed in Lua may be empty, and Lua's `{}` reads as an empty map: nothing to do.
+    @Test func forEachOverAnEmptyLuaTable() async throws {
+        let r = try await Harness.run("""
+            steps:
+              - id: none
+                lua: return { items = {} }
+              - name: each
+                for_each: ${{ steps.none.outputs.items }}
+                run: echo ${{ item }}
+              - name: after
+                run: echo after
+            """)
+        #expect(r.outcome.status == .succeeded, "\(r.sink.transcript)")
+        #expect(r.sink.status(of: "each") == .skipped)
+        #expect(r.sink.output == ["after"])
+    }
+
     @Test func conditions() async throws {
         let r = try await Harness.run("""
             params:

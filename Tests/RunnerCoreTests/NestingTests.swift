@@ -1,5 +1,6 @@
 import Foundation
 import RunnerCore
+import RunnerLua
 import Testing
 
 /// `uses: pipeline` cannot recurse, and cannot nest without bound.
@@ -64,5 +65,27 @@ import Testing
         #expect(dir.read("levels") == "1\n2\n3\n4\n5\n6\n7\n")
         let chain = "pipeline.yml → " + (1...8).map { "n\($0).yml" }.joined(separator: " → ")
         #expect(r.sink.transcript.contains("pipelines nest deeper than 8 levels: \(chain)"), "\(r.sink.transcript)")
+    }
+
+    /// `--inventory` replaces the inventory for the pipelines a run calls as well: a child of a
+    /// run against the sandbox must not reach the hosts of the `inventory.yml` beside it.
+    @Test func calledPipelinesUseTheInventoryOverride() async throws {
+        let dir = TempDir()
+        dir.write("inventory.yml", "hosts:\n  app: { connection: local, labels: { which: beside } }\n")
+        let override = dir.write("sandbox.yml", "hosts:\n  app: { connection: local, labels: { which: override } }\n")
+        dir.write("child.yml", """
+            steps:
+              - on: app
+                run: echo ${{ host.labels.which }} >> \(dir.path)/seen
+            """)
+        let path = dir.write("pipeline.yml", "steps:\n  - on: app\n    run: echo ${{ host.labels.which }} >> \(dir.path)/seen\n  - uses: pipeline\n    with: { run: child }\n")
+        var loader = Harness.loader()
+        loader.inventoryOverride = override
+        let pipeline = try loader.load(path: path)
+        let engine = Engine(plugins: loader.plugins, scripting: LuaScripting(), lockDirectory: dir.path + "/locks")
+        let sink = CollectingSink()
+        let outcome = await engine.run(pipeline, params: [:], options: Engine.Options(runID: RunID.generate().description), sinks: [sink])
+        #expect(outcome.status == .succeeded, "\(sink.transcript)")
+        #expect(dir.read("seen") == "override\noverride\n")
     }
 }

@@ -80,15 +80,7 @@ breaking=$(git --git-dir="$SANDBOX_EXAMPLE_REMOTE" rev-parse breaking)
 
 # A Google Chat stand-in: every POST body, one a line.
 hook_token=hook-token-$RANDOM$RANDOM
-python3 -c 'import http.server, sys
-class Hook(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        with open(sys.argv[2], "ab") as f: f.write(body + b"\n")
-        self.send_response(200); self.send_header("Content-Type", "application/json"); self.end_headers()
-        self.wfile.write(b"{\"name\": \"spaces/test/messages/1\"}")
-    def log_message(self, *args): pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Hook).serve_forever()' "$hook_port" "$SANDBOX_DIR/hook.log" &
+start_gchat_stand_in "$hook_port" "$SANDBOX_DIR/hook.log"
 hook=$!
 webhook=gchat_webhook=http://127.0.0.1:$hook_port/v1/spaces/test/messages?key=$hook_token
 

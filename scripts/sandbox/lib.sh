@@ -1,6 +1,6 @@
-# Shared by the sandbox's tests (test.sh, deploy-test.sh): TAP-like results, free ports, and the
-# checks before a test may start a sandbox. Source it after `cd` to the repository; set `test_name`
-# (the test's name in messages) first.
+# Shared by the sandbox's tests (test.sh, and the pipelines' *-test.sh): TAP-like results, free
+# ports, a Google Chat stand-in, and the checks before a test may start a sandbox. Source it after
+# `cd` to the repository; set `test_name` (the test's name in messages) first.
 failures=0
 pass() { printf 'ok - %s\n' "$1"; }
 fail() { printf 'not ok - %s\n' "$1"; shift; [ $# -gt 0 ] && printf '    %s\n' "$@"; failures=$((failures + 1)); }
@@ -17,6 +17,19 @@ free_ports() { # how many
 s = [socket.socket() for _ in range(int(sys.argv[1]))]
 for x in s: x.bind(("127.0.0.1", 0))
 print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"
+}
+# A Google Chat stand-in on 127.0.0.1:<port>, in the background ($! is its pid): appends every
+# POST body to <file>, one a line, and answers as Google Chat does.
+start_gchat_stand_in() { # port file
+  python3 -c 'import http.server, sys
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with open(sys.argv[2], "ab") as f: f.write(body + b"\n")
+        self.send_response(200); self.send_header("Content-Type", "application/json"); self.end_headers()
+        self.wfile.write(b"{\"name\": \"spaces/test/messages/1\"}")
+    def log_message(self, *args): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Hook).serve_forever()' "$1" "$2" &
 }
 # Root, a built runner (exported as RUNNER), and the example app's container name free.
 require_sandbox_test_prerequisites() {

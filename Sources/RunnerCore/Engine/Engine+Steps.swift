@@ -34,8 +34,10 @@ extension Engine {
         }
         let status = aggregate(results.map(\.status))
         let outputs: [String: Value]
+        var error: String?
         if !fansOut {
             outputs = results.first?.outputs ?? [:]
+            error = results.first?.error
         } else {
             if let id = step.id {
                 let hosts = Set(instances.compactMap(\.host)).count
@@ -47,11 +49,15 @@ extension Engine {
                 var entry: [String: Value] = ["status": .string(result.status.rawValue), "outputs": .map(result.outputs)]
                 if let item = result.item { entry["item"] = item }
                 if let host = result.host { entry["host"] = .string(host) }
+                if let message = result.error { entry["error"] = .string(state.emitter.masker.mask(message)) }
                 return .map(entry)
             })]
+            error = results.compactMap(\.error).first
         }
         if let id = step.id {
-            try? await state.runtime.set(["steps", id], .map(["status": .string(status.rawValue), "outputs": .map(outputs)]))
+            var entry: [String: Value] = ["status": .string(status.rawValue), "outputs": .map(outputs)]
+            if let error { entry["error"] = .string(state.emitter.masker.mask(error)) }
+            try? await state.runtime.set(["steps", id], .map(entry))
         }
         if markFailure && status.isFailure && !step.continueOnError { await markFailed(state, step: step) }
         return status
@@ -67,6 +73,8 @@ extension Engine {
         var outputs: [String: Value]
         var item: Value?
         var host: String?
+        /// Why it failed (unmasked: masked where it becomes `steps.<id>.error`).
+        var error: String? = nil
     }
 
     /// The items × hosts a step runs for, and whether its outputs are a list of results: with
@@ -79,7 +87,8 @@ extension Engine {
         do {
             if let forEach = step.forEach {
                 let value = try await resolve(forEach, locals: [:], state: state)
-                guard let list = value.listValue else {
+                // An empty Lua table reads as an empty map: a list built in Lua may be empty.
+                guard let list = value.listValue ?? (value.mapValue?.isEmpty == true ? [] : nil) else {
                     return ([], fansOut, "for_each must give a list, not \(value.typeName)")
                 }
                 items = list
@@ -111,7 +120,8 @@ extension Engine {
         state.emitter.emit(step: ref, .stepFinished(status: .failed, duration: .zero, attempts: 0, exitCode: nil, outputs: [:], error: message))
         state.count(.failed)
         if let id = step.id {
-            try? await state.runtime.set(["steps", id], .map(["status": "failed", "outputs": .map([:])]))
+            try? await state.runtime.set(["steps", id], .map(["status": "failed", "outputs": .map([:]),
+                                                               "error": .string(state.emitter.masker.mask(message))]))
         }
         if markFailure && !step.continueOnError { await markFailed(state, step: step) }
         return .failed
@@ -143,8 +153,8 @@ extension Engine {
             locals["host"] = .map(["name": .string(host), "address": .string(info?.address ?? host),
                                    "labels": .map((info?.labels ?? [:]).mapValues(Value.string))])
         }
-        func done(_ status: StepStatus, _ outputs: [String: Value] = [:]) -> InstanceResult {
-            InstanceResult(status: status, outputs: outputs, item: instance.item, host: instance.host)
+        func done(_ status: StepStatus, _ outputs: [String: Value] = [:], error: String? = nil) -> InstanceResult {
+            InstanceResult(status: status, outputs: outputs, item: instance.item, host: instance.host, error: error)
         }
 
         // Condition: default success() in main steps, always() in on_failure and finally. An
@@ -169,12 +179,12 @@ extension Engine {
                 let message = "condition: \(describe(error))"
                 state.emitter.emit(step: ref, .stepFinished(status: .failed, duration: .zero, attempts: 0, exitCode: nil, outputs: [:], error: message))
                 state.count(.failed)
-                return done(.failed)
+                return done(.failed, error: message)
             }
         }
 
         if case .parallel(let children) = step.body {
-            return await runParallel(step, children: children, ref: ref, phase: phase, state: state, done: done)
+            return await runParallel(step, children: children, ref: ref, phase: phase, state: state, done: { done($0, $1) })
         }
 
         state.emitter.emit(step: ref, .stepStarted)
@@ -203,7 +213,7 @@ extension Engine {
         state.emitter.emit(step: ref, .stepFinished(status: last.status, duration: clock.now - start, attempts: attempt,
                                                     exitCode: last.exitCode, outputs: last.outputs, error: last.error))
         state.count(last.status)
-        return done(last.status, last.outputs)
+        return done(last.status, last.outputs, error: last.status.isFailure ? last.error : nil)
     }
 
     private func runParallel(_ step: Step, children: [Step], ref: StepRef, phase: String?, state: RunState,
