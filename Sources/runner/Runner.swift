@@ -19,7 +19,7 @@ struct Runner: AsyncParsableCommand {
             Run history lives in $RUNNER_STATE_DIR (default ~/.local/state/runner).
             """,
         version: version,
-        subcommands: [Run.self, Validate.self, Plan.self, List.self, Plugins.self, Runs.self, Show.self, Schema.self]
+        subcommands: [Run.self, Validate.self, Plan.self, List.self, Plugins.self, Runs.self, Show.self, Schema.self, Init.self]
     )
 
     /// ArgumentParser exits 64 on usage errors; runner's contract says 2 for any invalid input.
