@@ -4,8 +4,8 @@ import Testing
 /// `runner init` writes files to start from that validate and run as written, and never
 /// overwrites; shell completion works as docs/cli.md says.
 @Suite(.serialized) struct InitCLITests {
-    static let secretKey = "AGE-SECRET-KEY-1E6GWQFKR7JZ8WWFYYTHHD7SU2U9V8VUY4ZHDJ2MAPGXQJ8DLDHPQ4GT6XC"
-    static let recipient = "age1q0fg99ta7lqlke9pderwtpsv0ukpxa5mrm4u4f7uj0udh5hqz9msmhqr2t"
+    static let secretKey = InventoryCredentialsCLITests.secretKey
+    static let recipient = InventoryCredentialsCLITests.recipient
 
     /// No age key anywhere sops looks (SOPS_AGE_KEY*, XDG_CONFIG_HOME) unless a test puts one.
     func environment(_ cli: CLI, key: Bool) -> [String: String] {
