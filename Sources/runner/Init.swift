@@ -8,12 +8,13 @@ struct Init: AsyncParsableCommand {
         commandName: "init",
         abstract: "Write a pipeline, an inventory and a .sops.yaml to start from.",
         discussion: """
-            Writes, into the directory (default: the current one):
-              pipelines/hello.yml      a first pipeline, commented: params, vars, env, a step on a host, outputs
-              pipelines/inventory.yml  its hosts: this machine as a host, an SSH host to fill in
-              .sops.yaml               which age keys SOPS files are encrypted for (your public key,
-                                       when an age key is found where sops looks for one)
-            Existing files are never overwritten: if one of them exists, nothing is written (exit 2).
+            Writes, into the directory (default: the current one), commented:
+              pipelines/hello.yml      a first pipeline, which runs as written
+              pipelines/inventory.yml  its hosts: this machine, an SSH host to fill in
+              .sops.yaml               the age keys SOPS files are encrypted for
+                                       (yours, when sops would find one)
+            Existing files are never overwritten: if one of them exists, nothing
+            is written (exit 2).
 
             Then:
               runner run hello who=you

@@ -78,6 +78,7 @@ enum StarterFiles {
             # ~/.config/sops/age/keys.txt. More keys (a colleague's, the control server's):
             # separate them with commas.
 
+
             """
         if recipients.isEmpty {
             text += """
