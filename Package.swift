@@ -76,6 +76,7 @@ let package = Package(
                 "RunnerLua",
                 "RunnerSSH",
                 "RunnerPlugins",
+                "RunnerSOPS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

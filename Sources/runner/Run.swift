@@ -16,6 +16,11 @@ struct Run: AsyncParsableCommand {
             The file is validated first; any problem is reported with file:line:column and nothing \
             runs (exit 2).
 
+            A run that cannot start (a secret that cannot be had, a var that fails, a missing \
+            sudo_password or identity_passphrase secret of a host a step uses) prints one error \
+            line and exits 2: nothing ran. With --no-wait, a held lock exits 75 (EX_TEMPFAIL: \
+            busy, try again later).
+
             Ctrl-C (or SIGTERM) cancels running steps, runs `finally`, and exits 130; a second \
             Ctrl-C exits at once.
 
@@ -44,7 +49,7 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Validate and show the plan; run nothing.")
     var dryRun = false
 
-    @Flag(help: "Fail at once when the pipeline's concurrency lock is held, instead of waiting.")
+    @Flag(help: "Exit at once (75, nothing ran) when the pipeline's concurrency lock is held, instead of waiting.")
     var noWait = false
 
     @Option(help: "Run steps with `on:` only on these hosts or groups (comma-separated); local steps still run.")
@@ -95,6 +100,12 @@ struct Run: AsyncParsableCommand {
         // The store stays open until the process exits: closing the last connection checkpoints
         // the WAL (two fsyncs) on the way out; the next open does that work instead, safely.
         _ = Unmanaged.passRetained(store)
+        if let notStarted = outcome.notStarted {
+            // Nothing ran and nothing was recorded: one line saying why, not an empty summary.
+            let why = TerminalText.visible(outcome.error ?? "the run could not start")
+            let busy = notStarted == .lockHeld ? "; try again once it is released (exit 75)" : ""
+            FileOutput.stderr.write("error: \(why); nothing ran\(busy)\n")
+        }
         throw ExitCode(outcome.exitCode)
     }
 }

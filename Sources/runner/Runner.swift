@@ -13,13 +13,13 @@ struct Runner: AsyncParsableCommand {
             Pipelines are YAML files (see docs/pipelines.md). A name such as `deploy` is looked up as \
             ./deploy.yml, then pipelines/deploy.yml.
 
-            Exit codes: 0 success, 1 the pipeline ran and failed, 2 invalid input (nothing ran), \
-            130 cancelled.
+            Exit codes: 0 success, 1 the pipeline ran and failed, 2 invalid input or a run that \
+            cannot start (nothing ran), 75 the lock is held with --no-wait (nothing ran), 130 cancelled.
 
             Run history lives in $RUNNER_STATE_DIR (default ~/.local/state/runner).
             """,
         version: version,
-        subcommands: [Run.self, Validate.self, Plan.self, List.self, Plugins.self, Runs.self, Show.self, Schema.self]
+        subcommands: [Run.self, Validate.self, Plan.self, List.self, Plugins.self, Runs.self, Show.self, Schema.self, Init.self]
     )
 
     /// `runner valdate`: a first word that is no subcommand, with the closest one. (The root

@@ -66,8 +66,9 @@ struct Plan: AsyncParsableCommand {
         discussion: """
             Example:
               runner plan deploy app=phone
-            Commands are shown with params and vars substituted, written for where they stand;
-            values that depend on earlier steps' outputs are shown as written. Secrets are masked:
+            Commands and plugin `with:` values are shown with params, vars and host labels
+            substituted, commands written for where they stand; values that depend on earlier
+            steps' outputs, on secrets or on `item` are shown as written. Secrets are masked:
             secret params, plugin parameters marked secret (shown as ***), and the values given to
             them wherever else they appear.
             """

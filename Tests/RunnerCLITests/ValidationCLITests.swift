@@ -19,7 +19,7 @@ import Testing
     @Test func inventoryMistakesExit2AndRunNothing() throws {
         let cli = CLI()
         cli.write("inventory.yml", "hosts:\n  web: { address: 10.0.0.1, user: \"deploy;touch ran\", sudo_password: pw }\n")
-        cli.write("p.yml", "steps:\n  - run: touch ran\n")
+        cli.write("p.yml", "steps:\n  - run: touch ran\n  - on: web\n    sudo: true\n    run: touch ran\n")
         let validate = try cli.run("validate", "p.yml")
         #expect(validate.status == 2)
         #expect(validate.stderr.contains("inventory.yml:2:35: host 'web': user 'deploy;touch ran' is not a user name"), "\(validate.stderr)")

@@ -33,6 +33,10 @@ import Testing
         #expect(second.outcome.status == .failed)
         #expect(second.outcome.error?.contains("lock 'deploy-phone' is held by run") == true)
         #expect(second.sink.output.isEmpty)
+        // Not started: exit 75 (busy, try again), and the run is not announced.
+        #expect(second.outcome.notStarted == .lockHeld)
+        #expect(second.outcome.exitCode == 75)
+        #expect(!second.sink.all.contains { if case .runStarted = $0.kind { true } else { false } })
     }
 
     @Test func differentKeysDoNotBlock() async throws {

@@ -148,11 +148,7 @@ extension Engine {
                           location: step.location, phase: phase)
         var locals: [String: Value] = [:]
         if let item = instance.item { locals["item"] = item }
-        if let host = instance.host {
-            let info = state.pipeline.inventory.hosts[host]
-            locals["host"] = .map(["name": .string(host), "address": .string(info?.address ?? host),
-                                   "labels": .map((info?.labels ?? [:]).mapValues(Value.string))])
-        }
+        if let host = instance.host { locals["host"] = state.pipeline.inventory.expressionValue(ofHost: host) }
         func done(_ status: StepStatus, _ outputs: [String: Value] = [:], error: String? = nil) -> InstanceResult {
             InstanceResult(status: status, outputs: outputs, item: instance.item, host: instance.host, error: error)
         }

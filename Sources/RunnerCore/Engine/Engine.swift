@@ -59,15 +59,30 @@ public final class Engine: Sendable {
         public var counts: StepCounts
         public var error: String?
         public var duration: Duration
+        /// Why the run never started, when it did not: no step ran, not even `finally`, and a
+        /// top-level run was not announced (no `run_started`, no summary, nothing stored).
+        public var notStarted: NotStarted?
 
-        /// 0 success, 1 failed, 130 cancelled.
+        /// 0 success, 1 failed, 2 could not start, 75 lock held (`--no-wait`), 130 cancelled.
         public var exitCode: Int32 {
-            switch status {
+            if let notStarted { return notStarted.exitCode }
+            return switch status {
             case .succeeded: 0
             case .cancelled: 130
             case .failed, .running: 1
             }
         }
+    }
+
+    /// A run that could not start: its secrets, vars or lock key could not be had (exit 2, like
+    /// any invalid input: nothing ran), or its lock was held and `--no-wait` given (exit 75,
+    /// EX_TEMPFAIL of sysexits.h: nothing is wrong, try again later; a cron job or a script can
+    /// tell "busy" from "broken" without reading the message).
+    public enum NotStarted: Sendable, Hashable {
+        case invalid
+        case lockHeld
+
+        public var exitCode: Int32 { self == .lockHeld ? 75 : 2 }
     }
 
     /// Runs a loaded pipeline with params already resolved by `ParamResolver`.
@@ -92,28 +107,37 @@ public final class Engine: Sendable {
                  depth: Int, heldLocks: Set<String>, processes: RunProcesses, chain: [String]) async -> Outcome {
         let clock = ContinuousClock()
         let start = clock.now
-        if depth == 0 {
+        // A top-level run is announced once it can start (or once it waits for its lock): a run
+        // that cannot start is one error line and exit 2 (or 75), not an empty summary.
+        let announced = Flag()
+        if depth > 0 { announced.set() }
+        @Sendable func announce() {
+            guard !announced.isSet else { return }
+            announced.set()
             emitter.emit(.runStarted(pipeline: pipeline.name, file: pipeline.file, params: params, trigger: options.trigger))
         }
-        func finish(_ status: RunStatus, _ error: String?, counts: StepCounts = StepCounts()) -> Outcome {
+        func finish(_ status: RunStatus, _ error: String?, counts: StepCounts = StepCounts(), notStarted: NotStarted? = nil) -> Outcome {
             let duration = clock.now - start
-            if depth == 0 {
+            if depth == 0 && announced.isSet {
                 emitter.emit(.runFinished(status: status, duration: duration, counts: counts, error: error))
             }
-            return Outcome(runID: options.runID, status: status, counts: counts, error: error.map(emitter.masker.mask), duration: duration)
+            return Outcome(runID: options.runID, status: status, counts: counts, error: error.map(emitter.masker.mask), duration: duration,
+                           notStarted: notStarted)
         }
 
         let runtime: any ScriptRuntime
         do {
             runtime = try await makeRuntime(pipeline, params: params, options: options, masker: emitter.masker)
         } catch {
-            return finish(.failed, "cannot start the expression engine: \(error)")
+            return finish(.failed, "cannot start the expression engine: \(error)", notStarted: .invalid)
         }
         var held = heldLocks
         let limitHosts = options.limit.map { names in Set(names.flatMap { pipeline.inventory.resolve($0) ?? [$0] }) }
+        let inventorySecrets = InventorySecretsCache()
         func makeState() -> RunState {
             RunState(runID: options.runID, pipeline: pipeline, runtime: runtime, emitter: emitter, depth: depth,
-                     heldLocks: held, limit: limitHosts, processes: processes, chain: chain, history: options.history)
+                     heldLocks: held, limit: limitHosts, processes: processes, chain: chain, history: options.history,
+                     inventorySecrets: inventorySecrets)
         }
         var state = makeState()
 
@@ -129,6 +153,7 @@ public final class Engine: Sendable {
                 env[name] = .string(try await resolve(value, locals: [:], state: state).interpolated)
             }
             try await runtime.set(["env"], .map(env))
+            try await checkBeforeFirstStep(state: state)
             if let template = pipeline.concurrency {
                 let key = try await render(template, locals: [:], state: state)
                 if let problem = RunLock.problem(withKey: key) { throw Diagnostic(problem, at: template.location) }
@@ -137,6 +162,7 @@ public final class Engine: Sendable {
                     let holder = "run \(options.runID) of \(pipeline.name) (pid \(getpid()), since \(Timestamp.iso8601(Date())))"
                     lock = try await RunLock.acquire(key: key, directory: lockDirectory, holder: holder, processes: processes,
                                                      wait: !options.noWait) { current in
+                        announce()
                         emitter.emit(.lockWaiting(key: key, holder: current))
                     }
                     held.insert(key)
@@ -145,9 +171,13 @@ public final class Engine: Sendable {
             }
         } catch is CancellationError {
             return finish(.cancelled, "cancelled before the first step")
+        } catch let failure as RunLock.Failure {
+            if case .held = failure { return finish(.failed, describe(failure), notStarted: .lockHeld) }
+            return finish(.failed, describe(failure), notStarted: .invalid)
         } catch {
-            return finish(.failed, describe(error))
+            return finish(.failed, describe(error), notStarted: .invalid)
         }
+        announce()
         defer { lock?.release() }
 
         // Main steps, cancellable by the caller and by the pipeline timeout.
@@ -225,24 +255,8 @@ public final class Engine: Sendable {
                 state.emitter.masker.add(value)
                 loaded[name] = .string(value)
             case .sops(let path, let keyFile, let location):
-                guard let plugin = plugins["sops"] else {
-                    throw Diagnostic("secrets from '\(path)' need the sops plugin, which this build does not include", at: location)
-                }
                 let full = path.hasPrefix("/") ? path : pipeline.directory + "/" + path
-                let context = makeContext(target: LocalTarget(processes: state.processes), step: StepRef(name: "secrets", location: location),
-                                          environment: [:], workingDirectory: nil, state: state)
-                var with: [String: Value] = ["load": .string(full)]
-                if let keyFile { with["key_file"] = .string(keyFile) }
-                let result: StepResult
-                do {
-                    result = try await plugin.run(try plugins.bind(with, for: plugin), context: context)
-                } catch let failure as StepFailure {
-                    throw Diagnostic("secrets from '\(path)': \(failure.message)", at: location)
-                }
-                for (name, value) in result.outputs where name != "keys" {
-                    state.emitter.masker.add(value)
-                    loaded[name] = value
-                }
+                loaded.merge(try await loadSOPS(full, shown: path, keyFile: keyFile, at: location, state: state)) { _, new in new }
             }
         }
         try await state.runtime.set(["secrets"], .map(loaded))
@@ -262,30 +276,14 @@ public final class Engine: Sendable {
         guard let host = state.pipeline.inventory.hosts[name] else {
             throw StepFailure("unknown host '\(name)'\(Suggestion.hint(for: name, in: state.pipeline.inventory.hosts.keys))")
         }
-        let target = try await targets.target(for: host, credentials: try await credentials(for: host, run: state))
+        // The passphrase is needed to connect; the sudo password only by `sudo:` steps (below).
+        let passphrase = host.isLocal ? nil : try await credential(host.identityPassphraseSecret, of: host, field: "identity_passphrase", run: state)
+        let target = try await targets.target(for: host, credentials: HostCredentials(identityPassphrase: passphrase))
         // A host with `connection: local` is this machine: its commands belong to the run too.
         if let local = target as? LocalTarget, local.processes == nil {
             return LocalTarget(name: local.name, processes: state.processes)
         }
         return target
-    }
-
-    /// The secrets the host's inventory entry names: entries of the run's `secrets`, or params
-    /// declared `secret: true`.
-    func credentials(for host: Inventory.Host, run state: RunState) async throws -> HostCredentials {
-        guard host.identityPassphraseSecret != nil || host.sudoPasswordSecret != nil else { return HostCredentials() }
-        let scope = await state.runtime.snapshot()
-        let secretParams = Set(state.pipeline.params.filter(\.secret).map(\.name))
-        func lookup(_ name: String?, _ key: String) throws -> String? {
-            guard let name else { return nil }
-            if case .map(let values)? = scope["secrets"], let value = values[name], value != .null { return value.interpolated }
-            if secretParams.contains(name), case .map(let values)? = scope["params"], let value = values[name], value != .null {
-                return value.interpolated
-            }
-            throw StepFailure("host '\(host.name)': \(key) names the secret '\(name)', which is neither in the pipeline's secrets: nor a param with secret: true")
-        }
-        return HostCredentials(identityPassphrase: try lookup(host.identityPassphraseSecret, "identity_passphrase"),
-                               sudoPassword: try lookup(host.sudoPasswordSecret, "sudo_password"))
     }
 
     /// The step's target, wrapped in sudo when the step asks for it.
@@ -294,7 +292,7 @@ public final class Engine: Sendable {
         guard let user = step.sudo else { return target }
         var password: String? = nil
         if let host = state.pipeline.inventory.hosts[name] {
-            password = try await credentials(for: host, run: state).sudoPassword
+            password = try await credential(host.sudoPasswordSecret, of: host, field: "sudo_password", run: state)
         }
         return SudoTarget(base: target, user: user, password: password)
     }

@@ -1,5 +1,6 @@
 /// `runner plan` and `--dry-run`: the resolved params, vars, steps and hosts, without running anything.
-/// Expressions that need step outputs are shown as written.
+/// `run:` and `with:` are shown with what params, vars and host labels give; expressions that
+/// need step outputs (or secrets, which a plan does not load) are shown as written.
 public struct Planner: Sendable {
     public let engine: Engine
     public let pipeline: Pipeline
@@ -94,28 +95,30 @@ public struct Planner: Sendable {
                         planned.hosts = ["(decided at run time)"]
                     }
                 }
+                // `host` as a step on it sees it (one set of locals per host; none for a local step).
+                let hostLocals: [(String, [String: Value])] = planned.hosts == ["(decided at run time)"] ? [] : planned.hosts.map {
+                    ($0, ["host": pipeline.inventory.expressionValue(ofHost: $0)])
+                }
                 switch step.body {
                 case .run(let t):
                     planned.kind = "run"
                     if let state {
-                        planned.detail = masker.mask(await engine.renderForDisplay(t, locals: [:], state: state))
+                        let locals = hostLocals.count == 1 ? hostLocals[0].1 : [:]
+                        planned.detail = masker.mask(await engine.renderForDisplay(t, locals: locals, state: state))
                     } else {
                         planned.detail = masker.mask(t.source)
                     }
                 case .uses(let plugin, let with, _):
                     planned.kind = "uses \(plugin)"
                     let secret = Set((engine.plugins[plugin]?.parameters ?? []).filter(\.secret).map(\.name))
-                    planned.detail = with.keys.sorted().map { key in
-                        let shown: String
-                        if secret.contains(key) {
-                            shown = Self.hidden(with[key]!)
-                        } else if let literal = with[key]!.literalValue {
-                            shown = masker.mask(literal.interpolated)
-                        } else {
-                            shown = "(expression)"
-                        }
-                        return "\(key): \(shown)"
-                    }.joined(separator: "\n")
+                    var lines: [String] = []
+                    for key in with.keys.sorted() {
+                        let shown = secret.contains(key)
+                            ? Self.hidden(with[key]!)
+                            : await self.shown(with[key]!, hosts: hostLocals, state: state, masker: masker)
+                        lines.append("\(key): \(shown)")
+                    }
+                    planned.detail = lines.joined(separator: "\n")
                 case .lua: planned.kind = "lua"
                 case .parallel: planned.kind = "parallel"
                 }

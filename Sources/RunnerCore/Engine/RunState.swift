@@ -18,6 +18,8 @@ final class RunState: Sendable {
     let chain: [String]
     /// Past runs (`Engine.Options.history`), passed on to nested pipelines.
     let history: (any RunHistory)?
+    /// The inventory's own secrets, decrypted when a host credential first needs them.
+    let inventorySecrets: InventorySecretsCache
 
     private struct Mutable {
         var failed = false
@@ -29,7 +31,9 @@ final class RunState: Sendable {
     private let state = Mutex(Mutable())
 
     init(runID: String, pipeline: Pipeline, runtime: any ScriptRuntime, emitter: EventEmitter, depth: Int, heldLocks: Set<String>,
-         limit: Set<String>? = nil, processes: RunProcesses? = nil, chain: [String] = [], history: (any RunHistory)? = nil) {
+         limit: Set<String>? = nil, processes: RunProcesses? = nil, chain: [String] = [], history: (any RunHistory)? = nil,
+         inventorySecrets: InventorySecretsCache = InventorySecretsCache()) {
+        self.inventorySecrets = inventorySecrets
         self.history = history
         self.limit = limit
         self.processes = processes

@@ -3,6 +3,7 @@ import Foundation
 /// Reads `inventory.yml` (and inline `hosts:`/`groups:` in a pipeline).
 ///
 /// ```yaml
+/// secrets: { sops: inventory.secrets.sops.yaml }   # optional: what sudo_password may name
 /// hosts:
 ///   hornbill: { address: 100.67.57.25, user: stefan, identity: ~/.ssh/deploy_hornbill, labels: { role: apps } }
 ///   toucan:   { address: 100.102.199.98, user: stefan }
@@ -13,8 +14,9 @@ import Foundation
 ///
 /// Every value is checked where it is written (names, addresses, user names, empty paths), and
 /// the whole inventory once it is complete (`check`): groups that name unknown hosts or share a
-/// host's name. The pipeline loader runs `check` on the pipeline's inline inventory merged with
-/// its file, and `checkCredentials` against the pipeline's secrets.
+/// host's name, addresses (a pipeline's host may take its address from the file's). The
+/// pipeline loader runs `check` on the pipeline's inline inventory merged with its file, and
+/// `checkCredentials` against the secrets the pipeline declares, for the hosts its steps use.
 public enum InventoryLoader {
     static let hostKeys = [
         "address", "port", "user", "identity", "known_hosts", "labels", "connection", "host_key_policy",
@@ -45,13 +47,39 @@ public enum InventoryLoader {
             r.error("the inventory must be a map with 'hosts:' and 'groups:', not \(r.kindName(root))", at: root.location)
             return inventory
         }
-        if let entries = r.mapping(root, what: "the inventory", known: ["hosts", "groups"]) {
+        if let entries = r.mapping(root, what: "the inventory", known: ["hosts", "groups", "secrets"]) {
             for (key, node, _) in entries {
                 if key == "hosts" { readHosts(node, into: &inventory, reader: &r) }
                 if key == "groups" { readGroups(node, into: &inventory, reader: &r) }
+                if key == "secrets" { inventory.secrets = readSecrets(node, directory: Paths.directory(of: path), reader: &r) }
             }
         }
         return inventory
+    }
+
+    /// `secrets: { sops: FILE, key_file: FILE }`, paths relative to the inventory file.
+    static func readSecrets(_ node: YAMLNode, directory: String, reader r: inout YAMLReader) -> Inventory.SecretsFile? {
+        guard let fields = r.mapping(node, what: "the inventory's secrets (secrets: { sops: FILE })", known: ["sops", "key_file"]) else {
+            return nil
+        }
+        func resolved(_ path: String) -> String { path.hasPrefix("/") ? path : Paths.join(directory, path) }
+        var file: Inventory.SecretsFile?
+        var keyFile: String?
+        for (key, value, _) in fields {
+            guard let text = path(value, what: "'\(key)'", reader: &r) else { continue }
+            if key == "sops" { file = Inventory.SecretsFile(path: resolved(text), location: value.location) }
+            if key == "key_file" { keyFile = resolved(text) }
+        }
+        guard var file else {
+            r.error("the inventory's secrets need 'sops': the SOPS file whose values sudo_password and identity_passphrase may name",
+                    at: node.location)
+            return nil
+        }
+        if !FileManager.default.fileExists(atPath: file.path) {
+            r.error("secrets: no such SOPS file \(file.path)", at: file.location)
+        }
+        file.keyFile = keyFile
+        return file
     }
 
     static func readHosts(_ node: YAMLNode, into inventory: inout Inventory, reader r: inout YAMLReader) {
@@ -99,7 +127,7 @@ public enum InventoryLoader {
             } else if spec.mapping == nil, spec.sequence != nil {
                 r.error("host '\(name)' must be an address or a map of settings, not a list", at: spec.location)
             }
-            if nameIsValid || host.fieldLocations["address"] != nil { checkAddressAndUser(host, reader: &r) }
+            if !nameIsValid { host.nameIsInvalid = true }
             inventory.hosts[name] = host
         }
     }
@@ -203,6 +231,11 @@ public enum InventoryLoader {
     /// local machine (`on: local` always is).
     static func check(_ inventory: Inventory, reader r: inout YAMLReader) {
         let fallback = SourceLocation(file: inventory.file ?? "inventory", line: 1, column: 1)
+        // After merging: a pipeline's host may take its address from the inventory file's.
+        for host in inventory.hosts.values.sorted(by: { $0.name < $1.name })
+        where !host.nameIsInvalid || host.fieldLocations["address"] != nil {
+            checkAddressAndUser(host, reader: &r)
+        }
         for name in inventory.groups.keys.sorted() {
             let locations = inventory.groupLocations[name]
             if let host = inventory.hosts[name] {
@@ -224,20 +257,23 @@ public enum InventoryLoader {
         }
     }
 
-    /// Every `identity_passphrase` and `sudo_password` names a secret the pipeline declares: an
-    /// entry of its `secrets:` (`names`) or a param with `secret: true`. Names from a SOPS file
-    /// are known only once it is decrypted, so with `sopsSources` a name missing here is left
-    /// to the run (which fails the step that needs it).
-    static func checkCredentials(_ inventory: Inventory, names: Set<String>, sopsSources: Bool, reader r: inout YAMLReader) {
-        guard !sopsSources else { return }
-        for host in inventory.hosts.values.sorted(by: { $0.name < $1.name }) {
-            for (key, secret) in [("identity_passphrase", host.identityPassphraseSecret), ("sudo_password", host.sudoPasswordSecret)] {
-                guard let secret, !names.contains(secret) else { continue }
-                let at = host.fieldLocations[key] ?? host.location ?? SourceLocation(file: inventory.file ?? "inventory", line: 1, column: 1)
-                r.error("host '\(host.name)': \(key) names the secret '\(secret)', which the pipeline does not declare: add it to "
-                        + "secrets: (- env: VARIABLE, as: \(secret)) or declare a param '\(secret)' with secret: true"
-                        + Suggestion.hint(for: secret, in: names), at: at)
-            }
+    /// Every `identity_passphrase` and `sudo_password` that a step needs (`uses`) names a secret
+    /// the pipeline declares: an entry of its `secrets:` (`names`) or a param with
+    /// `secret: true`. Names from a SOPS file (the pipeline's or the inventory's) are known only
+    /// once it is decrypted, so with `sopsSources` the check is left to the run, which makes it
+    /// before the first step. One problem per host and field, at the field, naming a step that
+    /// needs it.
+    static func checkCredentials(_ inventory: Inventory, uses: [CredentialUse], names: Set<String>, sopsSources: Bool,
+                                 reader r: inout YAMLReader) {
+        guard !sopsSources, inventory.secrets == nil else { return }
+        var reported: Set<String> = []
+        for use in uses where !names.contains(use.secret) && reported.insert(use.host + " " + use.field).inserted {
+            let host = inventory.hosts[use.host]
+            let at = host?.fieldLocations[use.field] ?? host?.location ?? SourceLocation(file: inventory.file ?? "inventory", line: 1, column: 1)
+            r.error("host '\(use.host)': \(use.field) names the secret '\(use.secret)', which the pipeline does not declare "
+                    + "(\(use.why)): add it to secrets: (- env: VARIABLE, as: \(use.secret)), declare a param '\(use.secret)' "
+                    + "with secret: true, or name it in the inventory's secrets: { sops: FILE }"
+                    + Suggestion.hint(for: use.secret, in: names), at: at)
         }
     }
 }

@@ -143,7 +143,8 @@ public struct PipelineLoader: Sendable {
             case .sops: sops = true
             }
         }
-        InventoryLoader.checkCredentials(pipeline.inventory, names: names, sopsSources: sops, reader: &r)
+        InventoryLoader.checkCredentials(pipeline.inventory, uses: CredentialUse.uses(of: pipeline), names: names,
+                                         sopsSources: sops, reader: &r)
     }
 
     private func readParams(_ node: YAMLNode, reader r: inout YAMLReader) -> [ParamSpec] {
@@ -413,13 +414,7 @@ public struct PipelineLoader: Sendable {
     }
 
     private func checkHosts(_ on: TemplateValue, in inventory: Inventory, reader r: inout YAMLReader) {
-        let names: [(String, SourceLocation)]
-        switch on {
-        case .literal(.string(let s), let at): names = [(s, at)]
-        case .list(let items, _): names = items.compactMap { if case .literal(.string(let s), let at) = $0 { (s, at) } else { nil } }
-        default: names = []
-        }
-        for (name, at) in names where name != "local" && inventory.resolve(name) == nil {
+        for (name, at) in CredentialUse.literalHostNames(on) where name != "local" && inventory.resolve(name) == nil {
             let hint = Suggestion.hint(for: name, in: inventory.names)
             let known = inventory.isEmpty ? "no inventory defines any host" : "the inventory has no host or group '\(name)'"
             r.error("unknown host '\(name)': \(known)\(hint)", at: at)
