@@ -53,5 +53,7 @@ final class RunState: Sendable {
 
     var counts: StepCounts { state.withLock { $0.counts } }
     func count(_ status: StepStatus) { state.withLock { $0.counts.add(status) } }
+    /// A called pipeline's steps count in this run's summary: the console shows them as rows.
+    func count(_ counts: StepCounts) { state.withLock { $0.counts.add(counts) } }
 
 }
