@@ -41,7 +41,8 @@ public final class ConsoleSink: EventSink {
     }
 
     private struct State {
-        var running: [StepKey: (ref: StepRef, started: ContinuousClock.Instant)] = [:]
+        /// Running steps, with the number of summary rows when each started.
+        var running: [StepKey: (ref: StepRef, started: ContinuousClock.Instant, rows: Int)] = [:]
         var rows: [Row] = []
         var statusLineShown = false
         var ticker: Task<Void, Never>?
@@ -110,7 +111,7 @@ public final class ConsoleSink: EventSink {
                 lines.append(paint("▶ \(visible(pipeline))", "1") + paint("  run \(event.runID)", "90") + (shown.isEmpty ? "" : "  \(visible(shown))"))
             case .stepStarted:
                 guard let ref = event.step else { break }
-                s.running[StepKey(ref)] = (ref, ContinuousClock.now)
+                s.running[StepKey(ref)] = (ref, ContinuousClock.now, s.rows.count)
                 let phase = ref.phase.map { paint("[\($0)] ", "90") } ?? ""
                 lines.append("  \(indent(ref))\(paint("▸", "34")) \(phase)\(label(ref))\(where_(ref))")
                 startTicker(&s)
@@ -129,16 +130,17 @@ public final class ConsoleSink: EventSink {
                 lines.append("    \(tag) \(visible(text))")
             case .stepFinished(let status, let duration, let attempts, _, let outputs, let error):
                 guard let ref = event.step else { break }
-                s.running[StepKey(ref)] = nil
+                let rowsAtStart = s.running.removeValue(forKey: StepKey(ref))?.rows ?? s.rows.count
                 for stream in [OutputStream.stdout, .stderr] {
                     // A line whose last piece never came (the command was killed in mid-line).
                     if let open = s.lines.close(OutputKey(step: StepKey(ref), stream: stream)), style.showOutput {
                         lines.append(outputLine(open, stream: stream, step: ref, parallel: Self.concurrent(s, with: ref) > 0))
                     }
                 }
-                // Above the rows of the pipeline it called, which finished before it.
+                // Above the rows of the pipeline it called, which finished before it (only those
+                // that came after it started: not an earlier step's).
                 var index = s.rows.endIndex
-                while index > s.rows.startIndex, s.rows[index - 1].ref.depth > ref.depth { index -= 1 }
+                while index > min(rowsAtStart, s.rows.endIndex), s.rows[index - 1].ref.depth > ref.depth { index -= 1 }
                 s.rows.insert(Row(ref: ref, status: status, duration: duration, note: outputs["summary"]?.stringValue), at: index)
                 let tries = attempts > 1 ? paint(" (\(attempts) attempts)", "90") : ""
                 let phase = ref.phase.map { paint("[\($0)] ", "90") } ?? ""
