@@ -19,7 +19,9 @@ extension LuaStep {
             return []
         }
         try state.register("runner.fail") { args in
-            throw LuaStepFailure(message: args.values.isEmpty ? "failed" : args[0].interpolated)
+            let message = args.values.isEmpty ? "failed" : args[0].interpolated
+            control.failure = message
+            throw LuaStepFailure(message: message)
         }
 
         // Commands.
@@ -39,10 +41,13 @@ extension LuaStep {
         try state.register("runner.exec") { args in
             let command = try args.string(0)
             let options = try Options(args[1], function: "runner.exec", allowed: ["on", "env", "cwd", "timeout", "stdin"])
+            // Not logged: the script gets the output as data and logs what matters (a `df` line is not it).
             let result = try control.block {
-                let target = try await context.on(options.host)
-                return try await target.run(Executable.shell(command), stdin: options.stdin.map { Array($0.utf8) },
-                                            environment: options.env, workingDirectory: options.cwd, timeout: options.timeout)
+                let step = try await context.on(options.host)
+                let run = Command(.shell(command), environment: step.environment.merging(options.env) { _, new in new },
+                                  workingDirectory: options.cwd ?? step.workingDirectory, stdin: options.stdin.map { Array($0.utf8) },
+                                  timeout: options.timeout)
+                return try await step.target.run(run) { _ in }
             }
             var out = result.outputValues
             out["ok"] = .bool(result.succeeded)

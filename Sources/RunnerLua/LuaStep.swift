@@ -38,6 +38,7 @@ struct LuaStep: Sendable {
             var canceller: LuaCanceller?
             var command: Task<Void, Never>?
             var cancelled = false
+            var failure: String?
         }
         private let state = Mutex(State())
 
@@ -79,6 +80,12 @@ struct LuaStep: Sendable {
         }
 
         var isCancelled: Bool { state.withLock { $0.cancelled } }
+
+        /// The message of the last `runner.fail`: a deliberate failure, reported without a traceback.
+        var failure: String? {
+            get { state.withLock { $0.failure } }
+            set { state.withLock { $0.failure = newValue } }
+        }
     }
 
     func run() async throws -> StepResult {
@@ -123,7 +130,10 @@ struct LuaStep: Sendable {
             }
         } catch {
             if control.isCancelled || error.kind == .cancelled { throw CancellationError() }
-            throw scriptError(error)
+            // runner.fail("…") is the script's own verdict: its message where it was called, no traceback.
+            let deliberate = error.kind == .runtime
+                && control.failure.map { error.message == $0 || error.message.hasSuffix(": " + $0) } == true
+            throw scriptError(error, traceback: !deliberate)
         }
         let what = if case .plugin(let plugin, _) = body { "plugin '\(plugin.name)'" } else { "a lua step" }
         switch results.first ?? .null {
@@ -146,15 +156,15 @@ struct LuaStep: Sendable {
 
     /// The error at its position in the pipeline or the plugin file, with a short traceback of
     /// the user's own frames.
-    private func scriptError(_ error: LuaError) -> ScriptError {
+    private func scriptError(_ error: LuaError, traceback: Bool = true) -> ScriptError {
         switch body {
         case .chunk(_, let location):
-            var frames = error.traceback.filter { !$0.contains("[C]") && !$0.contains("runner prelude") }
+            var frames = error.traceback.filter { traceback && !$0.contains("[C]") && !$0.contains("runner prelude") }
             if frames.count > 5 { frames = Array(frames.prefix(5)) }
             return ScriptError(LuaRuntime.explain(error), at: LuaRuntime.location(of: error, chunkStart: location), traceback: frames)
         case .plugin(let plugin, _):
             let (message, line) = LuaPlugin.position(in: error, path: plugin.path)
-            var frames = error.traceback.filter { $0.hasPrefix(plugin.path + ":") }
+            var frames = error.traceback.filter { traceback && $0.hasPrefix(plugin.path + ":") }
             if frames.count > 5 { frames = Array(frames.prefix(5)) }
             let text = error.kind == .runtime || error.kind == .syntax ? message : LuaRuntime.explain(error)
             return ScriptError(text, at: SourceLocation(file: plugin.path, line: line ?? 1, column: 1), traceback: frames)

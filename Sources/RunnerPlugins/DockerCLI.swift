@@ -42,9 +42,12 @@ struct DockerCLI {
     }
 
     /// The last lines of stderr, or of stdout when stderr is empty (docker-compose v1 reports some errors there).
+    /// Then the result's `hint` (what to do when sudo refused), if any.
     static func lastWords(_ result: CommandResult, lines: Int = 8) -> String {
         let text = result.stderr.isEmpty ? result.stdout : result.stderr
-        return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+        let words = text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+        guard let hint = result.hint else { return words }
+        return words.isEmpty ? hint : words + "\n" + hint
     }
 
     /// `docker inspect` of containers by name or id; names without a container are absent from the result.

@@ -61,6 +61,17 @@ public struct DockerPlugin: StepPlugin {
 
     public init() {}
 
+    /// `docker compose up`, `docker exec sgos-phone-app`, `docker network sgos`, `docker prune images`,
+    /// `docker wait healthy`.
+    public func label(_ with: StepLabel) -> String {
+        if with.has("exec") { return with.words(name, "exec", with.text("exec")) }
+        if with.has("prune") { return with.words(name, "prune", with.text("prune")) }
+        if with.has("compose") { return with.words(name, "compose", with.text("compose")) }
+        if with.has("network") { return with.words(name, "network", with.text("network")) }
+        if with.has("wait_healthy") { return with.words(name, "wait healthy") }
+        return name
+    }
+
     public func run(_ with: [String: Value], context: StepContext) async throws -> StepResult {
         let docker = DockerCLI(context: context)
         let given = { (key: String) in with[key].map { !$0.isNull } ?? false }

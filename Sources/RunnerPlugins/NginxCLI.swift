@@ -23,10 +23,37 @@ struct NginxCLI {
         return container.map { ["docker", "exec", "--", $0] + nginx } ?? nginx
     }
 
+    /// Runs nginx; throws a `StepFailure` saying so when nginx could not run at all (not
+    /// installed or not in PATH, sudo refused), so that is never reported as a configuration problem.
     func run(_ arguments: [String]) async throws -> CommandResult {
         let command = Command(.argv(argv(arguments)), environment: context.environment,
                               workingDirectory: context.workingDirectory, timeout: Self.timeout)
-        return try await context.target.run(command) { _ in }
+        let shown = (["nginx"] + arguments).joined(separator: " ")
+        let result: CommandResult
+        do {
+            result = try await context.target.run(command) { _ in }
+        } catch let error as TargetError where error.message.hasPrefix("cannot run '\(binary)'")
+                    && (error.message.contains("not found in PATH") || error.message.contains("No such file")) {
+            throw StepFailure(notInstalled(shown, detail: error.message))
+        }
+        guard !result.succeeded else { return result }
+        let detail = DockerCLI.lastWords(result)
+        if Self.programMissing(result, binary: binary) { throw StepFailure(notInstalled(shown, detail: detail)) }
+        if result.hint != nil { throw StepFailure("\(shown) could not run on \(where_): sudo refused: \(detail)") }
+        return result
+    }
+
+    private func notInstalled(_ shown: String, detail: String) -> String {
+        "\(shown) could not run on \(where_): no program '\(binary)' there (\(detail)). Is nginx installed? "
+            + "When it is installed outside the PATH, give its path in the plugin's `binary:` parameter (e.g. binary: /usr/sbin/nginx)"
+    }
+
+    /// The shell, sudo or docker exec reporting that the program does not exist.
+    static func programMissing(_ result: CommandResult, binary: String) -> Bool {
+        let text = result.stderr
+        return result.exitCode == 127
+            || ["\(binary): command not found", "\(binary): not found", "\(binary): No such file or directory",
+                "executable file not found", "no such file or directory: unknown"].contains { text.contains($0) }
     }
 
     /// `nginx -t`: the configuration's problems, translated (nil when it is valid). Warnings are logged.
@@ -41,7 +68,10 @@ struct NginxCLI {
             return NginxProblem(message: nil, text: "nginx -t \(result.failureReason)\(detail.isEmpty ? "" : ": " + detail)")
         }
         let shown = try await hostView(first)
-        return NginxProblem(message: shown, text: shown.text)
+        // Not the configuration's fault: nginx -t opens the logs and pid file of the running nginx.
+        let rights = first.message.contains("Permission denied") && container == nil
+            ? " (nginx -t needs the rights of the nginx that runs, usually root's: give the step `sudo: true`)" : ""
+        return NginxProblem(message: shown, text: shown.text + rights)
     }
 
     /// `nginx -s reload`, after which the master re-reads the configuration.

@@ -41,6 +41,15 @@ public struct NginxPlugin: StepPlugin {
 
     public init() {}
 
+    /// `nginx test`, `nginx reload`, `nginx maintenance on`, `nginx site sgos-phone.conf`.
+    public func label(_ with: StepLabel) -> String {
+        if with.has("maintenance") { return with.words(name, "maintenance", with.text("maintenance")) }
+        if with.has("site") { return with.words(name, "site", with.file("site")) }
+        if with.has("test") { return with.words(name, "test") }
+        if with.has("reload") { return with.words(name, "reload") }
+        return name
+    }
+
     public func run(_ with: [String: Value], context: StepContext) async throws -> StepResult {
         let actions = ["test", "maintenance", "site"].filter { with[$0].map { !$0.isNull && $0 != .bool(false) } ?? false }
         let reload = with["reload"]?.boolValue

@@ -18,10 +18,13 @@ struct Restic {
             environment[key] = value.interpolated
             context.registerSecret(value.interpolated)
         }
-        context.registerSecret(environment["RESTIC_REPOSITORY"] ?? "")
+        for credential in URLCredentials.parts(of: environment["RESTIC_REPOSITORY"] ?? "") { context.registerSecret(credential) }
         context.registerSecret(environment["RESTIC_PASSWORD"] ?? "")
         self.environment = environment
     }
+
+    /// The repository as messages show it (its credentials masked by the run's masker).
+    var repository: String { environment["RESTIC_REPOSITORY"] ?? "" }
 
     /// Bytes of restic's output kept for parsing (JSON listings of snapshots, forget groups).
     static let outputLimit = 8 << 20
@@ -45,7 +48,8 @@ struct Restic {
             return StepFailure("restic \(action): wrong repository password (restic: \(detail))")
         }
         if detail.contains("Is there a repository at the following location?") {
-            return StepFailure("restic \(action): no repository at the configured location, or it cannot be reached (restic: \(detail))")
+            let hint = action == "open" ? "" : " (`command: init` creates one; `backup` creates it when missing)"
+            return StepFailure("restic \(action): no repository at \(repository), or it cannot be reached\(hint) (restic: \(detail))")
         }
         return StepFailure("restic \(action) \(result.failureReason): \(detail)")
     }

@@ -4,15 +4,17 @@ import RunnerCore
 /// `uses: restic` — backups with the restic CLI (`--json`) on the step's host.
 ///
 /// The repository, its password and the storage credentials travel in restic's environment
-/// (`RESTIC_REPOSITORY`, `RESTIC_PASSWORD` or `RESTIC_PASSWORD_FILE`, `AWS_*`), never on a command line, and are masked in
-/// every log line and error.
+/// (`RESTIC_REPOSITORY`, `RESTIC_PASSWORD` or `RESTIC_PASSWORD_FILE`, `AWS_*`), never on a command line. The password,
+/// `env` and credentials inside the repository URL are masked in every log line and error; the
+/// repository's location is not, so messages can say which one is missing (see `URLCredentials`).
 public struct ResticPlugin: StepPlugin {
     public let name = "restic"
     public let summary = "Back up, prune, check, list and restore with restic (JSON output parsed)"
     public let parameters = [
         ParameterSpec("command", .oneOf(["init", "backup", "forget", "check", "snapshots", "restore"]), required: true,
                       doc: "What to do. `backup` initialises the repository first when it does not exist yet"),
-        ParameterSpec("repository", .string, required: true, secret: true, doc: "Repository: a path, `sftp:…`, `s3:https://host/bucket/path`, …"),
+        ParameterSpec("repository", .string, required: true, urlCredentials: true,
+                      doc: "Repository: a path, `sftp:…`, `s3:https://host/bucket/path`, … Shown in messages; only credentials in it (`user:password@`, query values) are masked"),
         ParameterSpec("password", .string, secret: true, doc: "Repository password (or `password_file`)"),
         ParameterSpec("password_file", .string,
                       doc: "A file on the step's host holding the repository password (restic's `RESTIC_PASSWORD_FILE`), instead of `password`"),
@@ -47,6 +49,9 @@ public struct ResticPlugin: StepPlugin {
     public let alternatives = [["password", "password_file"]]
 
     public init() {}
+
+    /// `restic backup`, `restic forget`, …
+    public func label(_ with: StepLabel) -> String { with.words(name, with.text("command")) }
 
     public func run(_ with: [String: Value], context: StepContext) async throws -> StepResult {
         let restic = Restic(with: with, context: context)
@@ -95,7 +100,8 @@ public struct ResticPlugin: StepPlugin {
         guard arguments.count > 2 else { throw StepFailure("restic forget needs a retention policy: keep_last, keep_daily, keep_weekly or keep_monthly") }
         arguments += filterArguments(with)
         if with["prune"]?.boolValue ?? true { arguments.append("--prune") }
-        let result = try await restic.run(arguments)
+        // Quiet: the JSON is for the plugin; the log gets the count below.
+        let result = try await restic.run(arguments, log: false)
         // The JSON document is the first line; prune's report follows as text.
         let groups = try result.completeStdout("restic forget (it ran; its report)", limit: Restic.outputLimit).split(separator: "\n").lazy.compactMap { try? JSON.decode(String($0)) }.first
         let removed = groups?.listValue?.reduce(0) { $0 + ($1.mapValue?["remove"]?.listValue?.count ?? 0) } ?? 0

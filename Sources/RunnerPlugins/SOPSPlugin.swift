@@ -32,6 +32,12 @@ public struct SOPSPlugin: StepPlugin {
 
     public init() {}
 
+    /// `sops decrypt .env.sops`, `sops load deploy.env.sops`, `sops encrypt .env`.
+    public func label(_ with: StepLabel) -> String {
+        guard let action = ["decrypt", "load", "encrypt"].first(where: with.has) else { return name }
+        return with.words(name, action, with.file(action))
+    }
+
     public func run(_ with: [String: Value], context: StepContext) async throws -> StepResult {
         let actions = ["decrypt", "load", "encrypt"].filter { with[$0]?.stringValue != nil }
         guard actions.count == 1 else {

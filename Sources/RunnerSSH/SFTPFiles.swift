@@ -14,7 +14,15 @@ final class SFTPFiles {
     let raw: sftp_session
 
     init(session: SSHSession) throws {
-        guard let raw = sftp_new(session.raw) else { throw session.failure("sftp_new") }
+        guard let raw = sftp_new(session.raw) else {
+            let error = session.failure("sftp_new")
+            guard error.message.contains("subsystem") else { throw error }
+            throw TargetError(target: session.name, """
+                the server has no SFTP subsystem, which runner needs to write and read files (uploads, sites, \
+                flags, decrypted secrets): enable it in the server's sshd_config with `Subsystem sftp internal-sftp` \
+                (or the distribution's sftp-server) and reload sshd; see docs/ssh.md#sftp (\(error.message))
+                """)
+        }
         self.session = session
         self.raw = raw
         try check(sftp_init(raw), "sftp_init")
@@ -42,7 +50,7 @@ final class SFTPFiles {
         let temporary = "\(directory).\(base.utf8.count <= 100 ? base : "runner").\(String(UInt64.random(in: 0...UInt64.max), radix: 36)).tmp"
 
         guard let file = sftp_open(raw, temporary, O_WRONLY | O_CREAT | O_EXCL, mode_t(mode)) else {
-            throw failure("sftp_open", "cannot write '\(path)'")
+            throw openFailure(path, directory: directory.isEmpty ? "." : directory)
         }
         var renamed = false
         defer { if !renamed { _ = sftp_unlink(raw, temporary) } }
@@ -100,6 +108,26 @@ final class SFTPFiles {
             if bytes.count + count > limit { throw tooLarge }
             bytes.append(contentsOf: chunk[..<count])
             session.watchdog.arm()
+        }
+    }
+
+    /// Why a file could not be created in `directory`, saying what to do for the usual causes.
+    private func openFailure(_ path: String, directory: String) -> TargetError {
+        let error = failure("sftp_open", "cannot write '\(path)'")
+        switch sftp_get_error(raw) {
+        case 2:
+            return TargetError(target: session.name, """
+                cannot write '\(path)': the directory \(directory) does not exist on \(session.name). Files are \
+                written into existing directories only: create it first (a step before, e.g. `run: mkdir -p "$DIR"`) \
+                (\(error.message))
+                """)
+        case 3:
+            return TargetError(target: session.name, """
+                cannot write '\(path)': the SSH user may not create files in \(directory) on \(session.name) \
+                (give the step `sudo: true` to write as root, or change the directory's owner) (\(error.message))
+                """)
+        default:
+            return error
         }
     }
 

@@ -13,6 +13,8 @@ public final class SSHServer: @unchecked Sendable {
 
     public let directory: String
     public let port: Int
+    /// Whether sshd offers the SFTP subsystem.
+    public let sftp: Bool
     private let lock = NSLock()
     private var pid: pid_t?
     private var generation = 0
@@ -20,10 +22,11 @@ public final class SSHServer: @unchecked Sendable {
     /// The path of the current host key (its public half is `hostKey + ".pub"`).
     public var hostKey: String { lock.withLock { "\(directory)/host_key_\(generation)" } }
 
-    /// Starts one server on a random free port.
-    public static func start() throws -> SSHServer {
+    /// Starts one server on a random free port; `sftp: false` leaves out the SFTP subsystem (as
+    /// some minimal or hardened servers do).
+    public static func start(sftp: Bool = true) throws -> SSHServer {
         try ensureUserAndClientKey()
-        let server = SSHServer(directory: try makeTemporaryDirectory("runner-sshd"), port: try freePort())
+        let server = SSHServer(directory: try makeTemporaryDirectory("runner-sshd"), port: try freePort(), sftp: sftp)
         try server.launch(newHostKey: true)
         return server
     }
@@ -33,9 +36,10 @@ public final class SSHServer: @unchecked Sendable {
         try (0..<count).map { _ in try start() }
     }
 
-    private init(directory: String, port: Int) {
+    private init(directory: String, port: Int, sftp: Bool = true) {
         self.directory = directory
         self.port = port
+        self.sftp = sftp
     }
 
     deinit { stop() }
@@ -114,7 +118,7 @@ public final class SSHServer: @unchecked Sendable {
             PidFile \(directory)/sshd.pid
             StrictModes no
             AllowUsers \(Self.user)
-            Subsystem sftp internal-sftp
+            \(sftp ? "Subsystem sftp internal-sftp" : "")
             LogLevel VERBOSE
 
             """

@@ -30,6 +30,13 @@ struct Validate: AsyncParsableCommand {
     var inventory: String?
 
     func run() async throws {
+        if paths == ["pipelines"], !FileManager.default.fileExists(atPath: "pipelines") {
+            throw InvalidInput("""
+                no pipelines/ directory in \(FileManager.default.currentDirectoryPath) (where `runner validate` \
+                looks without arguments): pass the pipeline files or their directory, e.g. \
+                `runner validate deploy.yml` or `runner validate path/to/pipelines`
+                """)
+        }
         var files: [String] = []
         for path in paths {
             var isDir: ObjCBool = false
@@ -107,7 +114,8 @@ struct List: AsyncParsableCommand {
     func run() async throws {
         let toolbox = try Toolbox(pipelineDirectory: directory)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
-            throw InvalidInput("\(directory): no such directory")
+            throw InvalidInput("no directory \(directory) in \(FileManager.default.currentDirectoryPath): "
+                + "pass the directory holding the pipelines, e.g. `runner list path/to/pipelines`")
         }
         var out = ""
         for name in names.sorted() where (name.hasSuffix(".yml") || name.hasSuffix(".yaml")) && !name.hasPrefix("inventory.") {

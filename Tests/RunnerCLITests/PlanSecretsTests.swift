@@ -6,7 +6,7 @@ import Testing
 /// secret parameter wherever else they show.
 @Suite(.serialized) struct PlanSecretsTests {
     static let secrets = ["literal-restic-pw-123", "literal-aws-secret-456", "literal-hook-key-789",
-                          "param-secret-000", "flows-into-password-111", "s3.example/bucket"]
+                          "param-secret-000", "flows-into-password-111", "literal-url-pw-222"]
 
     func cli() -> CLI {
         let cli = CLI()
@@ -37,7 +37,7 @@ import Testing
               - uses: restic
                 with:
                   command: check
-                  repository: /srv/repo
+                  repository: rest:https://backup:literal-url-pw-222@rest.example/repo
                   password: ${{ params.repo_pw }}
               - uses: notify
                 with: { webhook: "https://hooks.example/?key=literal-hook-key-789", text: hello }
@@ -61,6 +61,9 @@ import Testing
             #expect(r.stdout.contains("text: hello"))
             #expect(r.stdout.contains("url = https://ops:***@backup.example"))
             #expect(r.stdout.contains("repo_pw = ***"))
+            // A repository's location is shown; only the credentials in its URL are masked.
+            #expect(r.stdout.contains("repository: s3:https://s3.example/bucket"), "\(r.stdout)")
+            #expect(r.stdout.contains("repository: rest:https://backup:***@rest.example/repo"), "\(r.stdout)")
         }
     }
 }

@@ -289,7 +289,7 @@ import Testing
         dir.write("child.yml", "params:\n  n: { type: int, required: true }\nsteps:\n  - run: exit 4\n")
         let r = try await Harness.run("steps:\n  - uses: pipeline\n    with: { run: child, params: { n: 1 } }\n", dir: dir)
         #expect(r.outcome.status == .failed)
-        #expect(r.sink.status(of: "pipeline") == .failed)
+        #expect(r.sink.status(of: "pipeline child") == .failed)
         let bad = try await Harness.run("steps:\n  - uses: pipeline\n    with: { run: child, params: { n: x } }\n", dir: dir)
         #expect(bad.sink.finished.last?.error?.contains("param 'n' must be int") == true)
     }
@@ -327,6 +327,23 @@ import Testing
         #expect(r.sink.transcript.contains("computing for phone"))
     }
 
+    /// runner.exec hands the output to the script without logging it (a plugin's raw `df` line
+    /// is not for the operator); runner.sh streams it like a `run:` step.
+    @Test func runnerExecIsQuietAndRunnerShStreams() async throws {
+        let r = try await Harness.run("""
+            steps:
+              - name: probe
+                lua: |
+                  local r = runner.exec("echo raw-exec-line")
+                  runner.log("free: " .. r.stdout)
+                  runner.sh("echo streamed-sh-line")
+            """)
+        #expect(r.outcome.status == .succeeded, "\(r.sink.transcript)")
+        #expect(r.sink.transcript.contains("free: raw-exec-line"), "\(r.sink.transcript)")
+        #expect(!r.sink.output.contains("raw-exec-line"), "\(r.sink.output)")
+        #expect(r.sink.output.contains("streamed-sh-line"), "\(r.sink.output)")
+    }
+
     @Test func luaFailIsAStepFailureWithLocation() async throws {
         let r = try await Harness.run("""
             steps:
@@ -339,6 +356,9 @@ import Testing
         let error = r.sink.finished.first?.error ?? ""
         #expect(error.contains("migration is breaking"))
         #expect(error.contains("pipeline.yml:5"), "\(error)")
+        // A deliberate failure is the script's verdict, not a crash: no traceback.
+        #expect(!error.contains("traceback"), "\(error)")
+        #expect(error.split(separator: "\n").count == 1, "\(error)")
     }
 
     @Test func runawayLuaIsStopped() async throws {

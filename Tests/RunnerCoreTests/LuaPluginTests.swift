@@ -310,6 +310,28 @@ final class TestHTTPServer: Sendable {
         #expect(r.sink.finished.first?.label == "checks app")
     }
 
+    /// `runner.fail` in a plugin: the plugin's message at its line, without a Lua traceback.
+    @Test func runnerFailInAPluginPrintsOnlyItsMessage() async throws {
+        let dir = TempDir()
+        let path = dir.write("plugins/gate.lua", """
+            local function check(x)
+              if x.ready ~= true then
+                runner.fail("the app is not ready")
+              end
+            end
+            return {
+              name = "gate",
+              run = function(with, ctx)
+                check({})
+                return {}
+              end,
+            }
+            """)
+        let r = try await run("steps:\n  - uses: gate\n", dir: dir)
+        let error = r.sink.finished.first?.error ?? ""
+        #expect(error == "\(path):3:1: the app is not ready", "\(error)")
+    }
+
     @Test(arguments: [
         ("os.execute('touch /tmp/x')", "os.execute"),
         ("io.open('/etc/passwd')", "io"),

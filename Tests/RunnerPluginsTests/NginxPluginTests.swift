@@ -129,4 +129,32 @@ struct NginxPluginTests {
         #expect(outcome.status == .failed)
         #expect(log.error("on")?.contains("cannot create /nonexistent/flags/app.flag") == true, "\(log.transcript)")
     }
+
+    /// A host without nginx (or with it outside the PATH) gets a message saying so and naming
+    /// `binary:`, not "configuration test failed".
+    @Test(arguments: Where.allCases)
+    func aMissingNginxIsNamedAsSuch(_ place: Where) async throws {
+        let (outcome, log) = try await PluginRun(place: place, sudo: place == .ssh)([
+            "{ id: test, ON uses: nginx, with: { test: true, binary: nginx-not-installed-here } }",
+        ])
+        #expect(outcome.status == .failed)
+        let error = log.error("test") ?? ""
+        #expect(error.contains("Is nginx installed?"), "\(error)")
+        #expect(error.contains("`binary:`"), "\(error)")
+        #expect(!error.contains("configuration test failed"), "\(error)")
+    }
+
+    /// sudo refusing (no `sudo_password` for a host that needs one) is not a configuration problem.
+    @Test func sudoRefusingIsNamedAsSuch() async throws {
+        let server = try NginxServer()
+        defer { server.stop() }
+        let (outcome, log) = try await PluginRun(place: .ssh)([
+            "{ id: test, ON sudo: true, \(nginx(server)) test: true } }",
+        ])
+        #expect(outcome.status == .failed)
+        let error = log.error("test") ?? ""
+        #expect(error.contains("could not run on web: sudo refused"), "\(error)")
+        #expect(error.contains("`sudo_password`"), "\(error)")
+        #expect(!error.contains("configuration test failed"), "\(error)")
+    }
 }

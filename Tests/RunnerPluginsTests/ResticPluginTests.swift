@@ -69,7 +69,43 @@ struct ResticPluginTests {
         #expect(status.contains("\"result\":\"success\""))
         #expect(status.contains("\"snapshot\""))
         #expect(!log.transcript.contains(password))
-        #expect(!log.transcript.contains(repo))
+        // forget's JSON is the plugin's to read; the log says what happened.
+        #expect(!log.transcript.contains("\"reasons\""), "\(log.transcript)")
+        #expect(log.transcript.contains("forgot 2 snapshot(s) and pruned unused data"), "\(log.transcript)")
+    }
+
+    /// A repository that is not there is named (a location is not a secret), with what creates one.
+    @Test func aMissingRepositoryIsNamed() async throws {
+        let work = try makeTemporaryDirectory("runner-restic-missing")
+        let repo = work + "/no-repo-here", password = "pw-\(UInt64.random(in: 0...UInt64.max))"
+        let (outcome, log) = try await runOverSSH("steps:\n" + step("list", "snapshots", repo: repo, password: password), inventory: "hosts: {}\n")
+        #expect(outcome.status == .failed)
+        let error = log.error("list") ?? ""
+        #expect(error.contains("no repository at \(repo)"), "\(error)")
+        #expect(error.contains("`command: init` creates one"), "\(error)")
+        #expect(!log.transcript.contains(password))
+    }
+
+    /// Credentials inside a repository URL stay masked; the rest of the URL is shown.
+    @Test func credentialsInTheRepositoryURLAreMasked() async throws {
+        let port = try freePort()  // nothing listens there
+        let token = "url-token-\(UInt64.random(in: 0...UInt64.max))", key = "url-key-\(UInt64.random(in: 0...UInt64.max))"
+        // restic itself hides a URL's password, but prints a lone token and query values as they are.
+        let repo = "rest:http://\(token)@127.0.0.1:\(port)/repo?key=\(key)"
+        let (outcome, log) = try await runOverSSH("steps:\n" + step("list", "snapshots", repo: repo, password: "pw"), inventory: "hosts: {}\n")
+        #expect(outcome.status == .failed)
+        #expect(log.error("list")?.contains("127.0.0.1:\(port)/repo") == true, "\(log.transcript)")
+        #expect(!log.transcript.contains(token), "\(log.transcript)")
+        #expect(!log.transcript.contains(key), "\(log.transcript)")
+    }
+
+    @Test func repositoryCredentials() {
+        #expect(URLCredentials.parts(of: "/srv/backups/repo") == [])
+        #expect(URLCredentials.parts(of: "sftp:backup@host:/srv/repo") == [])
+        #expect(URLCredentials.parts(of: "s3:https://s3.example.com/bucket/path") == [])
+        #expect(URLCredentials.parts(of: "rest:https://user:p%40ss@host:8000/repo") == ["p%40ss"])
+        #expect(URLCredentials.parts(of: "rest:https://TOKEN@host/") == ["TOKEN"])
+        #expect(URLCredentials.parts(of: "s3:https://host/bucket?access_key=AK&secret=SK") == ["AK", "SK"])
     }
 
     /// `password_file`: restic reads the password from a file on the host (RESTIC_PASSWORD_FILE),
@@ -139,7 +175,8 @@ struct ResticPluginTests {
             inventory: "hosts: {}\n")
         #expect(outcome.status == .failed)
         #expect(log.error("list")?.contains("cannot be reached") == true, "\(log.finished)")
-        #expect(!log.transcript.contains(repo))
+        // The location is not a secret: the message says which repository (the credentials stay masked).
+        #expect(log.error("list")?.contains("no repository at \(repo)") == true, "\(log.finished)")
         #expect(!log.transcript.contains("sk-31337"))
     }
 
@@ -156,7 +193,7 @@ struct ResticPluginTests {
         #expect(outcome.status == .succeeded, "\(log.transcript)")
         #expect(try String(contentsOfFile: work + "/out" + work + "/file.txt", encoding: .utf8)
                 == String(contentsOfFile: work + "/file.txt", encoding: .utf8))
-        for secret in ["s3-secret-7781", "s3-pw-5512", repo] { #expect(!log.transcript.contains(secret)) }
+        for secret in ["s3-secret-7781", "s3-pw-5512"] { #expect(!log.transcript.contains(secret)) }
     }
 
     @Test func backupOnAnSSHHost() async throws {

@@ -61,6 +61,9 @@ struct AgeKeySourcesTests {
         #expect(error?.code == .noMatchingIdentity)
         #expect(error?.message.contains("nope.txt") == true)
         #expect(error?.message.contains(".config/sops/age/keys.txt") == true || error?.message.contains("Application Support") == true)
+        // It says what to do: where a key file is named, and how to make one.
+        #expect(error?.message.contains("SOPS_AGE_KEY_FILE") == true)
+        #expect(error?.message.contains("`age-keygen -o \(sources.defaultKeyFile ?? "")`") == true, "\(error?.message ?? "")")
     }
 
     @Test func anExplicitKeyFileMustExist() throws {

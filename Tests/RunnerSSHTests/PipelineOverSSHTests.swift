@@ -136,7 +136,10 @@ struct PipelineOverSSHTests {
               - { name: root, on: web, sudo: true, run: "id -un" }
             """, inventory: "hosts:\n  web: \(try server.inventoryEntry())\n")
         #expect(outcome.status == .failed)
-        #expect(log.error("root@web")?.contains("password is required") == true, "\(log.transcript)")
+        let error = log.error("root@web") ?? ""
+        #expect(error.contains("password is required"), "\(log.transcript)")
+        // The message says what to do: the inventory field that gives the host a sudo password.
+        #expect(error.contains("set `sudo_password` on the host in the inventory"), "\(error)")
     }
 
     @Test func wrongSudoPasswordFailsWithoutShowingIt() async throws {
@@ -152,6 +155,7 @@ struct PipelineOverSSHTests {
             params: ["sudo_pw": .string("not-the-password-91b2")])
         #expect(outcome.status == .failed)
         #expect(log.output(on: "web").contains("root") == false)
+        #expect(log.error("root@web")?.contains("rejected the password from the host's `sudo_password` secret") == true, "\(log.transcript)")
         #expect(!log.transcript.contains("not-the-password-91b2"))
     }
 

@@ -150,10 +150,25 @@ struct SSHFileTests {
 
         await #expect(throws: TargetError.self) { try await target.readFile(path, limit: 1000) }
         await #expect(throws: TargetError.self) { try await target.readFile("\(directory)/missing", limit: 1000) }
-        await #expect(throws: TargetError.self) {
+        // A missing directory is named, with what to do (not just "SFTP status 2").
+        let missing = await #expect(throws: TargetError.self) {
             try await target.writeFile("\(directory)/no/such/dir/file", contents: [1], mode: 0o644)
         }
+        #expect(missing?.message.contains("the directory \(directory)/no/such/dir/ does not exist on testhost") == true, "\(missing?.message ?? "")")
+        #expect(missing?.message.contains("create it first") == true)
         _ = try await target.run(Command(.argv(["rm", "-rf", directory])), onOutput: { _ in })
+    }
+
+    /// A server without the SFTP subsystem: the message says the server needs it and how.
+    @Test func aServerWithoutSFTPIsExplained() async throws {
+        let server = try SSHServer.start(sftp: false)
+        let target = try await connect(server)
+        #expect(try await target.run(Command(.shell("echo commands work")), onOutput: { _ in }).stdout == "commands work")
+        let error = await #expect(throws: TargetError.self) {
+            try await target.writeFile("/tmp/runner-no-sftp-\(server.port)", contents: [1], mode: 0o644)
+        }
+        #expect(error?.message.contains("the server has no SFTP subsystem") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("Subsystem sftp internal-sftp") == true)
     }
 }
 

@@ -40,6 +40,7 @@ extension Engine {
         guard let processes = parent.processes else { throw StepFailure("pipeline '\(reference)': not inside a run") }
         let outcome = await execute(pipeline, params: resolved, options: options, emitter: parent.emitter,
                                     depth: parent.depth + 1, heldLocks: parent.heldLocks, processes: processes, chain: chain)
+        parent.count(outcome.counts)
         let outputs: [String: Value] = [
             "status": .string(outcome.status.rawValue),
             "pipeline": .string(pipeline.name),
@@ -146,6 +147,9 @@ public struct PipelinePlugin: StepPlugin {
     ]
 
     public init() {}
+
+    /// `pipeline rollback`.
+    public func label(_ with: StepLabel) -> String { with.words(name, with.file("run")) }
 
     public func run(_ with: [String: Value], context: StepContext) async throws -> StepResult {
         try await context.runPipeline(with["run"]?.stringValue ?? "", params: with["params"]?.mapValue ?? [:])

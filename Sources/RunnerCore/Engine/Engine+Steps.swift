@@ -16,7 +16,7 @@ extension Engine {
     /// `continue_on_error`.
     @discardableResult
     func execute(_ step: Step, phase: String?, state: RunState, markFailure: Bool = true) async -> StepStatus {
-        let ref = StepRef(name: step.displayName, id: step.id, location: step.location, phase: phase)
+        let ref = StepRef(name: plugins.displayName(of: step), id: step.id, location: step.location, phase: phase, depth: state.depth)
         let (instances, fansOut, problem) = await expand(step, state: state)
         if let problem {
             return await finishFailed(step, ref: ref, message: problem, state: state, markFailure: markFailure)
@@ -130,7 +130,7 @@ extension Engine {
     /// Later `if: success()` sees the failure; steps without `if` are skipped.
     private func markFailed(_ state: RunState, step: Step) async {
         guard !state.failed else { return }
-        state.markFailed(step: step.displayName)
+        state.markFailed(step: plugins.displayName(of: step))
         try? await state.runtime.set(["run", "status"], "failure")
     }
 
@@ -144,8 +144,8 @@ extension Engine {
 
     /// One step on one host for one item: condition, attempts, timeout.
     private func runInstance(_ step: Step, instance: Instance, phase: String?, state: RunState) async -> InstanceResult {
-        let ref = StepRef(name: step.displayName, id: step.id, host: instance.host, item: instance.item.map(\.interpolated),
-                          location: step.location, phase: phase)
+        let ref = StepRef(name: plugins.displayName(of: step), id: step.id, host: instance.host, item: instance.item.map(\.interpolated),
+                          location: step.location, phase: phase, depth: state.depth)
         var locals: [String: Value] = [:]
         if let item = instance.item { locals["item"] = item }
         if let host = instance.host { locals["host"] = state.pipeline.inventory.expressionValue(ofHost: host) }

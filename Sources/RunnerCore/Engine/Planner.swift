@@ -85,7 +85,7 @@ public struct Planner: Sendable {
         func walk(_ list: [Step], depth: Int, phase: String?) async {
             for step in list {
                 // Everything shown goes through the masker: a name made from the command, literal text.
-                var planned = PlannedStep(depth: depth, phase: phase, name: masker.mask(step.displayName), kind: "", detail: "",
+                var planned = PlannedStep(depth: depth, phase: phase, name: masker.mask(engine.plugins.displayName(of: step)), kind: "", detail: "",
                                           hosts: [], condition: step.condition.map { masker.mask($0.source) }, sudo: step.sudo)
                 if let on = step.on {
                     if let state, let v = try? await engine.resolve(on, locals: [:], state: state) {

@@ -59,6 +59,8 @@ final class RunState: Sendable {
 
     var counts: StepCounts { state.withLock { $0.counts } }
     func count(_ status: StepStatus) { state.withLock { $0.counts.add(status) } }
+    /// A called pipeline's steps count in this run's summary: the console shows them as rows.
+    func count(_ counts: StepCounts) { state.withLock { $0.counts.add(counts) } }
 
     /// Records that step `id`'s outputs are a list of results (`ran`: "ran on 3 hosts").
     func recordFanOut(id: String, ran: String) { state.withLock { $0.fanOuts[id] = ran } }

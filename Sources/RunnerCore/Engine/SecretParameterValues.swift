@@ -4,6 +4,9 @@
 /// event on — the run's params included — and in `runner plan`, not only once the step starts.
 enum SecretParameterValues {
     static func register(_ pipeline: Pipeline, params: [String: Value], plugins: PluginRegistry, in masker: SecretMasker) {
+        for value in values(pipeline, plugins: plugins, where: \.urlCredentials) {
+            if case .string(let text)? = value.literalValue { for part in URLCredentials.parts(of: text) { masker.add(part) } }
+        }
         for value in values(pipeline, plugins: plugins) {
             if let literal = value.literalValue {
                 masker.add(literal)
@@ -16,12 +19,12 @@ enum SecretParameterValues {
     }
 
     /// The `with:` values of every secret parameter in the pipeline's steps.
-    static func values(_ pipeline: Pipeline, plugins: PluginRegistry) -> [TemplateValue] {
+    static func values(_ pipeline: Pipeline, plugins: PluginRegistry, where marked: (ParameterSpec) -> Bool = \.secret) -> [TemplateValue] {
         func walk(_ steps: [Step]) -> [TemplateValue] {
             steps.flatMap { step -> [TemplateValue] in
                 var out = walk(step.children)
                 if case .uses(let name, let with, _) = step.body {
-                    for spec in plugins[name]?.parameters ?? [] where spec.secret { if let v = with[spec.name] { out.append(v) } }
+                    for spec in plugins[name]?.parameters ?? [] where marked(spec) { if let v = with[spec.name] { out.append(v) } }
                 }
                 return out
             }

@@ -41,7 +41,8 @@ public final class ConsoleSink: EventSink {
     }
 
     private struct State {
-        var running: [StepKey: (ref: StepRef, started: ContinuousClock.Instant)] = [:]
+        /// Running steps, with the number of summary rows when each started.
+        var running: [StepKey: (ref: StepRef, started: ContinuousClock.Instant, rows: Int)] = [:]
         var rows: [Row] = []
         var statusLineShown = false
         var ticker: Task<Void, Never>?
@@ -98,6 +99,9 @@ public final class ConsoleSink: EventSink {
 
     private func label(_ ref: StepRef) -> String { visible(ref.label) }
 
+    /// Steps of a called pipeline are indented under the step that calls it.
+    private func indent(_ ref: StepRef) -> String { String(repeating: "  ", count: ref.depth) }
+
     public func handle(_ event: Event) {
         state.withLock { s in
             var lines: [String] = []
@@ -107,15 +111,15 @@ public final class ConsoleSink: EventSink {
                 lines.append(paint("▶ \(visible(pipeline))", "1") + paint("  run \(event.runID)", "90") + (shown.isEmpty ? "" : "  \(visible(shown))"))
             case .stepStarted:
                 guard let ref = event.step else { break }
-                s.running[StepKey(ref)] = (ref, ContinuousClock.now)
+                s.running[StepKey(ref)] = (ref, ContinuousClock.now, s.rows.count)
                 let phase = ref.phase.map { paint("[\($0)] ", "90") } ?? ""
-                lines.append("  \(paint("▸", "34")) \(phase)\(label(ref))\(where_(ref))")
+                lines.append("  \(indent(ref))\(paint("▸", "34")) \(phase)\(label(ref))\(where_(ref))")
                 startTicker(&s)
             case .output(let line):
                 guard style.showOutput else { break }
                 let key = OutputKey(step: StepKey(event.step), stream: line.stream)
                 guard let whole = s.lines.add(line.text, continues: line.continues, for: key) else { break }
-                lines.append(outputLine(whole, stream: line.stream, step: event.step, parallel: s.running.count > 1))
+                lines.append(outputLine(whole, stream: line.stream, step: event.step, parallel: Self.concurrent(s, with: event.step) > 1))
             case .log(let level, let text):
                 let tag = switch level {
                 case .debug: paint("debug", "90")
@@ -126,20 +130,24 @@ public final class ConsoleSink: EventSink {
                 lines.append("    \(tag) \(visible(text))")
             case .stepFinished(let status, let duration, let attempts, _, let outputs, let error):
                 guard let ref = event.step else { break }
-                s.running[StepKey(ref)] = nil
+                let rowsAtStart = s.running.removeValue(forKey: StepKey(ref))?.rows ?? s.rows.count
                 for stream in [OutputStream.stdout, .stderr] {
                     // A line whose last piece never came (the command was killed in mid-line).
                     if let open = s.lines.close(OutputKey(step: StepKey(ref), stream: stream)), style.showOutput {
-                        lines.append(outputLine(open, stream: stream, step: ref, parallel: s.running.count > 0))
+                        lines.append(outputLine(open, stream: stream, step: ref, parallel: Self.concurrent(s, with: ref) > 0))
                     }
                 }
-                s.rows.append(Row(ref: ref, status: status, duration: duration, note: outputs["summary"]?.stringValue))
+                // Above the rows of the pipeline it called, which finished before it (only those
+                // that came after it started: not an earlier step's).
+                var index = s.rows.endIndex
+                while index > min(rowsAtStart, s.rows.endIndex), s.rows[index - 1].ref.depth > ref.depth { index -= 1 }
+                s.rows.insert(Row(ref: ref, status: status, duration: duration, note: outputs["summary"]?.stringValue), at: index)
                 let tries = attempts > 1 ? paint(" (\(attempts) attempts)", "90") : ""
                 let phase = ref.phase.map { paint("[\($0)] ", "90") } ?? ""
-                lines.append("  \(symbol(status)) \(phase)\(label(ref))\(where_(ref))  \(paint(status == .skipped ? "skipped" : DurationParser.format(duration), "90"))\(tries)")
+                lines.append("  \(indent(ref))\(symbol(status)) \(phase)\(label(ref))\(where_(ref))  \(paint(status == .skipped ? "skipped" : DurationParser.format(duration), "90"))\(tries)")
                 if let error {
                     for line in error.split(separator: "\n", omittingEmptySubsequences: false) {
-                        lines.append("      \(paint(visible(String(line)), "31"))")
+                        lines.append("      \(indent(ref))\(paint(visible(String(line)), "31"))")
                     }
                 }
             case .runFinished(let status, let duration, let counts, let error):
@@ -160,6 +168,13 @@ public final class ConsoleSink: EventSink {
         }
     }
 
+    /// Running steps that could be printing beside `step`: a step calling a pipeline does not
+    /// speak while the called pipeline's steps run.
+    private static func concurrent(_ s: State, with step: StepRef?) -> Int {
+        let depth = step?.depth ?? 0
+        return s.running.values.filter { $0.ref.depth >= depth }.count
+    }
+
     /// One output line as printed: `│`, the host or step when several could be speaking, the text.
     private func outputLine(_ line: LineJoiner<OutputKey>.Line, stream: OutputStream, step: StepRef?, parallel: Bool) -> String {
         let prefix = parallel || step?.host != nil ? paint("\(visible(step?.host ?? step?.label ?? "")): ", "90") : ""
@@ -171,12 +186,12 @@ public final class ConsoleSink: EventSink {
     private func summary(_ rows: [Row], status: RunStatus, duration: Duration, counts: StepCounts, error: String?) -> [String] {
         var lines = [""]
         if !rows.isEmpty {
-            let nameWidth = min(48, max(4, rows.map { $0.ref.label.count + ($0.ref.phase.map { $0.count + 3 } ?? 0) }.max() ?? 4))
+            let nameWidth = min(48, max(4, rows.map { $0.ref.label.count + 2 * $0.ref.depth + ($0.ref.phase.map { $0.count + 3 } ?? 0) }.max() ?? 4))
             let hostWidth = max(4, rows.map { $0.ref.host?.count ?? 5 }.max() ?? 4)
             func pad(_ s: String, _ n: Int) -> String { s.count >= n ? String(s.prefix(n)) : s + String(repeating: " ", count: n - s.count) }
             lines.append(paint("  " + pad("STEP", nameWidth) + "  " + pad("HOST", hostWidth) + "  " + pad("STATUS", 9) + "  DURATION", "1"))
             for row in rows {
-                let name = visible((row.ref.phase.map { "[\($0)] " } ?? "") + row.ref.label)
+                let name = indent(row.ref) + visible((row.ref.phase.map { "[\($0)] " } ?? "") + row.ref.label)
                 let st = pad(row.status.rawValue, 9)
                 let colored = switch row.status {
                 case .ok: paint(st, "32")

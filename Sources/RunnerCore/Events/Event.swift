@@ -33,14 +33,18 @@ public struct StepRef: Sendable, Hashable {
     public var location: SourceLocation?
     /// `on_failure` or `finally`, for the summary.
     public var phase: String?
+    /// 0 for the run's own pipeline's steps, 1 for those of a pipeline it calls (`uses: pipeline`), …
+    public var depth: Int
 
-    public init(name: String, id: String? = nil, host: String? = nil, item: String? = nil, location: SourceLocation? = nil, phase: String? = nil) {
+    public init(name: String, id: String? = nil, host: String? = nil, item: String? = nil, location: SourceLocation? = nil,
+                phase: String? = nil, depth: Int = 0) {
         self.name = name
         self.id = id
         self.host = host
         self.item = item
         self.location = location
         self.phase = phase
+        self.depth = depth
     }
 
     public var label: String { item.map { "\(name) [\($0)]" } ?? name }
@@ -51,6 +55,15 @@ public struct StepCounts: Sendable, Hashable {
     public var ok = 0, changed = 0, skipped = 0, failed = 0, cancelled = 0
 
     public init() {}
+
+    /// Adds another run's counts (a called pipeline's steps, which the console shows as rows too).
+    public mutating func add(_ other: StepCounts) {
+        ok += other.ok
+        changed += other.changed
+        skipped += other.skipped
+        failed += other.failed
+        cancelled += other.cancelled
+    }
 
     public mutating func add(_ status: StepStatus) {
         switch status {

@@ -27,6 +27,9 @@ public struct HistoryPlugin: StepPlugin {
 
     public init() {}
 
+    /// `history deploy`.
+    public func label(_ with: StepLabel) -> String { with.words(name, with.text("pipeline")) }
+
     public func run(_ with: [String: Value], context: StepContext) async throws -> StepResult {
         let pipeline = with["pipeline"]?.stringValue ?? ""
         let status = RunStatus(rawValue: with["status"]?.stringValue ?? "") ?? .succeeded

@@ -80,10 +80,13 @@ public struct ParameterSpec: Sendable, Hashable {
     /// A string here is run by a shell (`sh -c`): `${{ }}` in it is refused at validation, since
     /// the shell would read the value as code; the parameter's list form (argv) takes values.
     public var shellString: Bool
+    /// The value is shown (a location), but the credentials a URL in it carries are masked
+    /// (`URLCredentials`).
+    public var urlCredentials: Bool
 
     public init(
         _ name: String, _ type: ParameterType, required: Bool = false, default defaultValue: Value? = nil,
-        secret: Bool = false, shellString: Bool = false, doc: String
+        secret: Bool = false, shellString: Bool = false, urlCredentials: Bool = false, doc: String
     ) {
         self.name = name
         self.type = type
@@ -92,6 +95,7 @@ public struct ParameterSpec: Sendable, Hashable {
         self.doc = doc
         self.secret = secret
         self.shellString = shellString
+        self.urlCredentials = urlCredentials
     }
 }
 

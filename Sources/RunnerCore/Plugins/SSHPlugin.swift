@@ -29,6 +29,12 @@ public struct SSHPlugin: StepPlugin {
 
     public init() {}
 
+    /// `ssh upload app.json`, `ssh download dump.sql`, `ssh script migrate.sh`.
+    public func label(_ with: StepLabel) -> String {
+        guard let action = ["upload", "download", "script"].first(where: with.has) else { return name }
+        return with.words(name, action, with.file(action))
+    }
+
     public func run(_ with: [String: Value], context: StepContext) async throws -> StepResult {
         let actions = ["upload", "download", "script"].filter { with[$0] != nil && with[$0] != .null }
         guard actions.count == 1 else {

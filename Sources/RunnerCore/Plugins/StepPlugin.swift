@@ -22,6 +22,10 @@ public protocol StepPlugin: Sendable {
     /// Groups of parameters of which a step gives exactly one (`password` or `password_file`).
     var alternatives: [[String]] { get }
 
+    /// What a step without `name:` or `id:` is called (console, summary, run store): its action,
+    /// from `with:` as written, like `docker compose up` or `ssh upload app.json`. Default: `name`.
+    func label(_ with: StepLabel) -> String
+
     /// Runs with parameters already validated against `parameters` (defaults filled in).
     /// Throw `StepFailure` for a failure users should read; any other error is reported by its description.
     func run(_ with: [String: Value], context: StepContext) async throws -> StepResult
@@ -31,6 +35,7 @@ extension StepPlugin {
     public var outputs: [OutputSpec] { [] }
     public var source: String? { nil }
     public var alternatives: [[String]] { [] }
+    public func label(_ with: StepLabel) -> String { name }
 }
 
 /// What a step produced.

@@ -20,7 +20,26 @@ public struct SudoTarget: Target {
     public var name: String { base.name }
 
     public func run(_ command: Command, onOutput: @escaping @Sendable (OutputLine) -> Void) async throws -> CommandResult {
-        try await base.run(wrapped(command), onOutput: onOutput)
+        var result = try await base.run(wrapped(command), onOutput: onOutput)
+        if !result.succeeded, result.hint == nil { result.hint = hint(for: result.stderr) }
+        return result
+    }
+
+    /// What to do when sudo itself refused, read from its messages on stderr (nil otherwise).
+    func hint(for stderr: String) -> String? {
+        if stderr.contains("sudo: a password is required") {
+            return password == nil
+                ? "sudo on \(name) asks for a password and the host has none: set `sudo_password` on the host in the inventory "
+                    + "(the name of a secret holding it, see docs/ssh.md#sudo), or let the user run sudo without one (NOPASSWD)"
+                : "sudo on \(name) asked for a password again: the host's `sudo_password` secret does not hold the right one"
+        }
+        if stderr.contains("incorrect password attempt") {
+            return "sudo on \(name) rejected the password from the host's `sudo_password` secret"
+        }
+        if stderr.contains("is not in the sudoers file") || stderr.contains("is not allowed to execute") {
+            return "the user may not run this through sudo as \(user) on \(name): its sudoers rules do not allow it"
+        }
+        return nil
     }
 
     /// `command` as the sudo wrapper runs it: the environment stays in the environment

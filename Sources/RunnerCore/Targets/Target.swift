@@ -96,6 +96,9 @@ public struct CommandResult: Sendable, Hashable {
     public var stderrTruncated: Bool
     public var timedOut: Bool
     public var duration: Duration
+    /// What to do about the failure, when the runner recognises it (sudo asking for a password
+    /// the host does not have): shown after the stderr tail in error messages.
+    public var hint: String?
 
     public init(
         exitCode: Int32?, signal: Int32? = nil, stdout: String = "", stderr: String = "",
@@ -143,8 +146,11 @@ extension CommandResult {
          "exit_code": exitCode.map { .int(Int($0)) } ?? .null]
     }
 
-    /// The last five lines of stderr (empty when there are none), for error messages.
+    /// The last five lines of stderr (empty when there are none), then the `hint` if any, for
+    /// error messages.
     public var stderrTail: String {
-        stderr.split(separator: "\n").suffix(5).joined(separator: "\n")
+        let tail = stderr.split(separator: "\n").suffix(5).joined(separator: "\n")
+        guard let hint else { return tail }
+        return tail.isEmpty ? hint : tail + "\n" + hint
     }
 }

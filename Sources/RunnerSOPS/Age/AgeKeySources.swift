@@ -106,9 +106,13 @@ public struct AgeKeySources: Sendable {
             if let text = try read(file, required: false) { identities += try AgeKeyFile.parse(text, source: file) }
         }
         guard !identities.isEmpty else {
+            let create = defaultKeyFile.map { "age-keygen -o \($0)" } ?? "age-keygen -o keys.txt"
             throw SOPSError(
                 .noMatchingIdentity,
-                "no age identities found; looked in: \(looked.isEmpty ? "nothing (HOME is not set)" : looked.joined(separator: ", "))")
+                "no age identities found; looked in: \(looked.isEmpty ? "nothing (HOME is not set)" : looked.joined(separator: ", ")). "
+                    + "Point SOPS_AGE_KEY_FILE (or the step's key_file) at the age key file that can decrypt this file, "
+                    + "or create a key with `\(create)` and add its public key (age1…) to the file's recipients "
+                    + "(.sops.yaml, then `sops updatekeys`)")
         }
         return identities
     }
