@@ -33,18 +33,21 @@ remote=$SANDBOX_EXAMPLE_REMOTE
 #   v21    2.1.0 on top of it, migration safe, no data change
 #   broken 1.0.1 on top of main without /health (fails the health gate), migration none
 work=$SANDBOX_DIR/work
-release() { # version migration postdeploy message
-  python3 - "$work/app.json" "$1" "$2" "$3" <<'EOF' && git -C "$work" -c user.name=test -c user.email=test@localhost commit -qam "$4"
+release() { # version migration postdeploy message [restore]
+  python3 - "$work/app.json" "$1" "$2" "$3" "${5:-./restore.sh}" <<'EOF' && git -C "$work" -c user.name=test -c user.email=test@localhost commit -qam "$4"
 import json, sys
-path, version, migration, postdeploy = sys.argv[1:]
+path, version, migration, postdeploy, restore = sys.argv[1:]
 app = json.load(open(path))
 app.update(version=version, migration=migration)
-app["scripts"]["postdeploy"] = postdeploy
+app["scripts"].update(postdeploy=postdeploy, restore=restore)
 json.dump(app, open(path, "w"), indent=2)
 EOF
 }
+# 2.0.0's scripts.restore also writes down whether the flag was up when it ran.
+flag_at_restore=$app_dir/flag-at-restore
+restore_v2="if [ -e $flag ]; then echo on; else echo off; fi > $flag_at_restore && ./restore.sh"
 git clone -q "$remote" "$work" &&
-  release 2.0.0 breaking "docker exec sgos-hello-app sh -c 'echo migrated to 2.0.0 >> /data/greetings.txt'" "2.0.0: breaking migration" &&
+  release 2.0.0 breaking "docker exec sgos-hello-app sh -c 'echo migrated to 2.0.0 >> /data/greetings.txt'" "2.0.0: breaking migration" "$restore_v2" &&
   git -C "$work" push -q origin HEAD:v2 &&
   release 2.1.0 safe "echo postdeploy of sgos-hello done" "2.1.0: safe migration" &&
   git -C "$work" push -q origin HEAD:v21 &&
@@ -71,28 +74,31 @@ serves() { # version
     { echo "    the proxy: $answer"; return 1; }
 }
 
-# While a run goes on, records every 50 ms whether the flag exists, the container's StartedAt and
-# a hash of the app's data. Without comparing clocks: something changed under the flag when the
-# first look that saw its new state also saw the flag. The flag is looked at before and after the
-# rest (which takes a while): `flag` when both saw it, `edge` when one did.
+# While a run goes on, records every 50 ms whether the flag exists and the container's StartedAt.
+# Without comparing clocks: the container was started under the flag when the first look that saw
+# its StartedAt also saw the flag. The flag is looked at before and after `docker inspect` (which
+# takes a while): `flag` when both saw it, `edge` when one did.
 watch() { # file
-  local before after on started sum
+  local before after on started
   while :; do
     [ -e "$flag" ] && before=1 || before=0
     started=$(docker inspect -f '{{.State.StartedAt}}' sgos-hello-app 2>/dev/null) || started=none
-    sum=$(md5sum <"$data" 2>/dev/null | cut -c1-32) || sum=none
     [ -e "$flag" ] && after=1 || after=0
     case $before$after in 11) on=flag ;; 00) on=none ;; *) on=edge ;; esac
-    printf '%s %s %s\n' "$on" "$started" "$sum" >>"$1"
+    printf '%s %s\n' "$on" "$started" >>"$1"
     sleep 0.05
   done
 }
 watching() { observed=$SANDBOX_DIR/observed-$1; : >"$observed"; watch "$observed" & watcher=$!; }
 stop_watching() { kill "$watcher"; wait "$watcher" 2>/dev/null; watcher=; }
-never_flagged() { ! grep -q '^flag\|^edge' "$observed" && [ ! -e "$flag" ]; }
-first_seen_under_flag() { # field (2: StartedAt, 3: data hash) value
-  local seen
-  seen=$(awk -v f="$1" -v v="$2" '$f == v { print $1; exit }' "$observed")
+# No flag was created (nor removed) since `flags_now` was taken: the flags directory's mtime
+# changes with every file made or removed in it, however short-lived.
+flags_now() { flags_mtime=$(stat -c %y "$SANDBOX_PROXY_FLAGS"); }
+never_flagged() { [ "$(stat -c %y "$SANDBOX_PROXY_FLAGS")" = "$flags_mtime" ] && [ ! -e "$flag" ]; }
+started_under_flag() {
+  local started seen
+  started=$(docker inspect -f '{{.State.StartedAt}}' sgos-hello-app) || return 1
+  seen=$(awk -v v="$started" '$2 == v { print $1; exit }' "$observed")
   [ "$seen" = flag ] || { echo "    first seen with: ${seen:-never}"; return 1; }
 }
 
@@ -122,10 +128,8 @@ migrated=$(cat "$data")
 # 3. Leaving a breaking migration without restore_db: refused before anything changes; the same
 # through the pipeline's path.
 for form in rollback pipelines/rollback.yml; do
-  before=$(container)
-  watching "refused-${form##*/}"
+  before=$(container); flags_now
   out=$("$RUNNER" run "$form" app=hello --inventory "$SANDBOX_INVENTORY" 2>&1); status=$?
-  stop_watching
   check "$form without restore_db exits 1" test "$status" -eq 1
   grep -q "has migration: breaking.*Run again with restore_db=true" <<<"$out" ||
     fail "$form says the database must be restored" "$(tail -n 30 <<<"$out")"
@@ -144,8 +148,8 @@ out=$(rollback app=hello restore_db=true health_timeout=60s); status=$?
 stop_watching
 [ "$status" -eq 0 ] && pass "rollback restore_db=true exits 0" || fail "rollback restore_db=true exits 0" "$(tail -n 60 <<<"$out")"
 check "the data is the backed-up content again" test "$(cat "$data")" = "$backed_up"
-check "the data was restored under the flag" first_seen_under_flag 3 "$(md5sum <"$data" | cut -c1-32)"
-check "the container was started under the flag" first_seen_under_flag 2 "$(docker inspect -f '{{.State.StartedAt}}' sgos-hello-app)"
+check "scripts.restore ran under the flag" test "$(cat "$flag_at_restore" 2>/dev/null)" = on
+check "the container was started under the flag" started_under_flag
 check "src is at 1.0.0" at "$c1"
 check "the proxy serves 1.0.0" serves 1.0.0
 check "no flag after the rollback" test ! -e "$flag"
@@ -174,10 +178,8 @@ out=$(rollback app=hello to="$restored_run" health_timeout=60s); status=$?
   fail "to=<run id> rolls to that run's release" "$(tail -n 40 <<<"$out")"
 
 # 7. A `to` that names nothing fails before the flag goes up.
-before=$(container)
-watching nothing
+before=$(container); flags_now
 out=$(rollback app=hello to=no-such-release); status=$?
-stop_watching
 check "to=<nothing> exits 1" test "$status" -eq 1
 grep -q "commit no-such-release names no commit" <<<"$out" || fail "to=<nothing> says so" "$(tail -n 30 <<<"$out")"
 check "to=<nothing>: the flag never went up" never_flagged
