@@ -73,6 +73,43 @@ import Testing
         #expect(Self.outputs(result, "gone") == ["found": .bool(false)])
     }
 
+    /// A rollback's release is as much "what runs now" as a deploy's: with a list of pipelines the
+    /// newest run of any of them answers, in both the plugin and Lua, and a `run_id` may be of any.
+    @Test func severalPipelinesAreOneTimeline() async throws {
+        let temp = try TempStore()
+        let ids = try await Self.history(temp.store)
+        let rollback = try await Harness.run("""
+            name: rollback
+            params:
+              app: { required: true }
+            steps:
+              - { id: pull, name: pull, lua: "return { commit = 'c1' }" }
+            """, params: ["app": .string("a")], store: temp.store)
+        #expect(rollback.outcome.status == .succeeded, "\(rollback.sink.transcript)")
+        let result = try await Harness.run("""
+            name: reader
+            steps:
+              - { id: both, name: both, uses: history, with: { pipeline: [deploy, rollback], params: { app: a } } }
+              - { id: before, name: before, uses: history, with: { pipeline: [deploy, rollback], params: { app: a }, offset: 1 } }
+              - { id: deploys, name: deploys, uses: history, with: { pipeline: deploy, params: { app: a } } }
+              - { id: by_id, name: by_id, uses: history, with: { pipeline: [deploy, rollback], run_id: "\(rollback.outcome.runID)" } }
+              - id: lua
+                name: lua
+                lua: |
+                  local last = runner.history.last{ pipeline = { 'deploy', 'rollback' }, params = { app = 'a' } }
+                  return { run = last.run_id, pipeline = last.pipeline }
+              - { id: missing, name: missing, uses: history, with: { pipeline: [deploy, rollback], params: { app: a }, offset: 3 } }
+            """, store: temp.store)
+        #expect(Self.outputs(result, "both")["run_id"] == .string(rollback.outcome.runID))
+        #expect(Self.outputs(result, "both")["pipeline"] == .string("rollback"))
+        #expect(Self.outputs(result, "before")["run_id"] == .string(ids[2]))
+        #expect(Self.outputs(result, "deploys")["run_id"] == .string(ids[2]))
+        #expect(Self.outputs(result, "by_id")["outputs"]?.mapValue?["pull"]?.mapValue?["commit"] == .string("c1"))
+        #expect(Self.outputs(result, "lua") == ["run": .string(rollback.outcome.runID), "pipeline": .string("rollback")])
+        let error = result.sink.finished.last { $0.label == "missing" }?.error ?? ""
+        #expect(error.contains("no succeeded run of pipeline deploy or rollback with app=a 3 before the last one"), "\(error)")
+    }
+
     @Test func secretsReadBackMasked() async throws {
         let temp = try TempStore()
         _ = try await Self.history(temp.store)

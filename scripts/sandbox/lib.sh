@@ -41,3 +41,29 @@ require_sandbox_test_prerequisites() {
     exit 1
   fi
 }
+# A sandbox of the test's own: a temporary SANDBOX_DIR on free ports with its own proxy name, up,
+# its settings sourced. When the test exits: `test_cleanup` (when the test defines one), then
+# `down --purge`.
+start_test_sandbox() { # name (part of the directory's and the proxy's names)
+  local out
+  SANDBOX_DIR=$(mktemp -d "/tmp/runner-$1.XXXXXX")
+  chmod 755 "$SANDBOX_DIR"
+  export SANDBOX_DIR
+  read -r SANDBOX_SSH_PORT SANDBOX_PROXY_PORT < <(free_ports 2)
+  export SANDBOX_SSH_PORT SANDBOX_PROXY_PORT
+  export SANDBOX_PROXY_NAME=sgos-proxy-$1-$$
+  trap 'declare -F test_cleanup >/dev/null && test_cleanup; scripts/sandbox.sh down --purge >/dev/null 2>&1' EXIT
+  out=$(scripts/sandbox.sh up 2>&1) || { fail "sandbox up" "$out"; exit 1; }
+  pass "sandbox up"
+  set -a; . "$SANDBOX_DIR/settings.env"; set +a
+}
+# A command as the app host's user (deploy), with its HOME.
+as_deploy() { runuser -u "${SANDBOX_USER:-deploy}" -- env HOME="$(getent passwd "${SANDBOX_USER:-deploy}" | cut -d: -f6)" "$@"; }
+# The example app as new-app-setup leaves it: its directory with the clone and the compose link.
+set_up_example_app() {
+  local app_dir=$SANDBOX_APPS_ROOT/sgos-hello
+  as_deploy mkdir -p "$app_dir" &&
+    as_deploy git clone -q "$SANDBOX_EXAMPLE_REMOTE" "$app_dir/src" &&
+    as_deploy ln -s src/docker-compose.yml "$app_dir/docker-compose.yml" ||
+    { fail "the app set up as new-app-setup would"; exit 1; }
+}

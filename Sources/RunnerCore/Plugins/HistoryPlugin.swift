@@ -1,17 +1,19 @@
 /// `uses: history` — a past run of a pipeline and its outputs, from the run store: "the last
-/// successful deploy of app=phone" (`offset: 1`: the one before it, what a rollback returns to).
+/// successful deploy of app=phone" (`offset: 1`: the one before it). `pipeline: [deploy,
+/// rollback]` searches both as one timeline: the release that runs now is the newest of either.
 ///
 /// The current run is never returned. Values are as the store keeps them: secrets masked.
 public struct HistoryPlugin: StepPlugin {
     public let name = "history"
     public let summary = "Find a past run of a pipeline (by name, params and status) and read its params and step outputs"
     public let parameters = [
-        ParameterSpec("pipeline", .string, required: true, doc: "The pipeline's `name:` (not its file name)"),
+        ParameterSpec("pipeline", .list, required: true,
+                      doc: "The pipeline's `name:` (not its file name), or a list of names: the newest run of any of them, e.g. `[deploy, rollback]`"),
         ParameterSpec("params", .map, default: .map([:]),
                       doc: "Params the run must have had, e.g. `{ app: phone }` (compared as text; secret params are stored masked and never match)"),
         ParameterSpec("status", .oneOf(["succeeded", "failed", "cancelled"]), default: .string("succeeded"), doc: "The run's final status"),
         ParameterSpec("offset", .int, default: .int(0), doc: "How many newer matching runs to skip: 0 the last, 1 the one before"),
-        ParameterSpec("run_id", .string, doc: "Exactly this run instead of a search (it must be of `pipeline`; `params`, `status` and `offset` are not used)"),
+        ParameterSpec("run_id", .string, doc: "Exactly this run instead of a search (it must be of `pipeline`, or one of them; `params`, `status` and `offset` are not used)"),
         ParameterSpec("required", .bool, default: .bool(true), doc: "Fail the step when no run matches; false: succeed with `found: false`"),
     ]
     public let outputs = [
@@ -31,7 +33,9 @@ public struct HistoryPlugin: StepPlugin {
     public func label(_ with: StepLabel) -> String { with.words(name, with.text("pipeline")) }
 
     public func run(_ with: [String: Value], context: StepContext) async throws -> StepResult {
-        let pipeline = with["pipeline"]?.stringValue ?? ""
+        let pipelines = (with["pipeline"]?.listValue ?? []).map(\.interpolated).filter { !$0.isEmpty }
+        guard !pipelines.isEmpty else { throw StepFailure("history: pipeline names no pipeline") }
+        let pipeline = pipelines.joined(separator: " or ")
         let status = RunStatus(rawValue: with["status"]?.stringValue ?? "") ?? .succeeded
         let offset = with["offset"]?.intValue ?? 0
         guard offset >= 0 else { throw StepFailure("history: offset must be 0 or more, not \(offset)") }
@@ -42,7 +46,7 @@ public struct HistoryPlugin: StepPlugin {
         if let id = with["run_id"]?.stringValue, !id.isEmpty {
             wanted = "run \(id) of pipeline \(pipeline)"
             if let run = try history.run(id: id) {
-                guard run.pipeline == pipeline else {
+                guard pipelines.contains(run.pipeline) else {
                     throw StepFailure("history: run \(id) is a run of pipeline \(run.pipeline), not \(pipeline)")
                 }
                 found = run.id == context.runID ? nil : run
@@ -50,7 +54,7 @@ public struct HistoryPlugin: StepPlugin {
                 found = nil
             }
         } else {
-            found = try history.lastRun(pipeline: pipeline, params: params, status: status, offset: offset, excluding: context.runID)
+            found = try history.lastRun(pipelines: pipelines, params: params, status: status, offset: offset, excluding: context.runID)
             wanted = Self.describe(pipeline: pipeline, params: params, status: status, offset: offset)
         }
         guard let found else {
@@ -62,7 +66,7 @@ public struct HistoryPlugin: StepPlugin {
         return StepResult(outputs: found.value.merging(["found": .bool(true)]) { _, new in new })
     }
 
-    /// `succeeded run of pipeline deploy with app=phone (the one before the last)`.
+    /// `succeeded run of pipeline deploy or rollback with app=phone before the last one`.
     static func describe(pipeline: String, params: [String: String], status: RunStatus, offset: Int) -> String {
         var text = "\(status.rawValue) run of pipeline \(pipeline)"
         if !params.isEmpty { text += " with " + params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") }

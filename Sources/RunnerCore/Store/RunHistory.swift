@@ -6,15 +6,25 @@ import Foundation
 /// Kept apart from the store's own API so that another store (or an async one) only has to
 /// answer these two questions. `RunStore` implements it on SQLite.
 public protocol RunHistory: Sendable {
-    /// The newest run of `pipeline` (its `name:`) with `status` whose params hold every pair of
-    /// `params` (compared as text), skipping the `offset` newest matches and the run `excluding`.
+    /// The newest run of any of `pipelines` (their `name:`) with `status` whose params hold every
+    /// pair of `params` (compared as text), skipping the `offset` newest matches and the run
+    /// `excluding`. Several pipelines make one timeline: a rollback's release is as much "what runs
+    /// now" as a deploy's.
     ///
     /// - Returns: `nil` when fewer than `offset + 1` runs match.
-    func lastRun(pipeline: String, params: [String: String], status: RunStatus, offset: Int,
+    func lastRun(pipelines: [String], params: [String: String], status: RunStatus, offset: Int,
                  excluding runID: String?) throws -> HistoricRun?
 
     /// The run with exactly this id, or `nil`.
     func run(id: String) throws -> HistoricRun?
+}
+
+extension RunHistory {
+    /// The newest matching run of one pipeline (see `lastRun(pipelines:…)`).
+    public func lastRun(pipeline: String, params: [String: String], status: RunStatus, offset: Int,
+                        excluding runID: String?) throws -> HistoricRun? {
+        try lastRun(pipelines: [pipeline], params: params, status: status, offset: offset, excluding: runID)
+    }
 }
 
 /// A past run as pipelines see it: plain values, as the store keeps them (secret values masked).

@@ -4,11 +4,11 @@ import GRDB
 /// `RunHistory` on SQLite: runs are filtered by pipeline and status in SQL (the
 /// `runs_on_pipeline_startedAt` index), newest first, and their params matched as they are read.
 extension RunStore: RunHistory {
-    public func lastRun(pipeline: String, params: [String: String], status: RunStatus, offset: Int,
+    public func lastRun(pipelines: [String], params: [String: String], status: RunStatus, offset: Int,
                         excluding runID: String?) throws -> HistoricRun? {
-        try read("read the history of \(pipeline)") { db in
+        try read("read the history of \(pipelines.joined(separator: ", "))") { db in
             var request = RunRecord
-                .filter(Column("pipeline") == pipeline && Column("status") == status.rawValue)
+                .filter(pipelines.contains(Column("pipeline")) && Column("status") == status.rawValue)
                 .order(Column("startedAt").desc, Column("id").desc)
             if let runID { request = request.filter(Column("id") != runID) }
             let runs = try request.fetchCursor(db)
