@@ -1,6 +1,7 @@
-# Shared by the sandbox's tests (test.sh, deploy-test.sh): TAP-like results, free ports, and the
-# checks before a test may start a sandbox. Source it after `cd` to the repository; set `test_name`
-# (the test's name in messages) first.
+# Shared by the sandbox's tests (test.sh, deploy-test.sh), scripts/demo.sh and bench/deploy.sh:
+# TAP-like results, free ports, the checks before a test may start a sandbox, and the example app
+# set up for deploy. Source it after `cd` to the repository; set `test_name` (the test's name in
+# messages) first.
 failures=0
 pass() { printf 'ok - %s\n' "$1"; }
 fail() { printf 'not ok - %s\n' "$1"; shift; [ $# -gt 0 ] && printf '    %s\n' "$@"; failures=$((failures + 1)); }
@@ -27,4 +28,16 @@ require_sandbox_test_prerequisites() {
     echo "$test_name: a container sgos-hello-app runs already (another sandbox?); the test needs that name" >&2
     exit 1
   fi
+}
+# The example app on the app host as new-app-setup leaves it for deploy: <apps_root>/sgos-hello/
+# with the clone of its remote in src/ and the compose file linked beside it, made over SSH as the
+# app host's user, the way a pipeline does it. Needs the sandbox's settings.env in the environment;
+# once the clone is there it changes nothing.
+set_up_example_app() {
+  # shellcheck disable=SC2086  # SANDBOX_SSH is a command line (settings.env)
+  $SANDBOX_SSH "set -eu; cd '$SANDBOX_APPS_ROOT'
+    [ -d sgos-hello/src/.git ] && { echo 'sgos-hello is set up already'; exit 0; }
+    mkdir -p sgos-hello && git clone -q '$SANDBOX_EXAMPLE_REMOTE' sgos-hello/src &&
+      ln -sfn src/docker-compose.yml sgos-hello/docker-compose.yml &&
+      echo 'set up sgos-hello: directory, clone of its remote, compose file'"
 }
