@@ -34,10 +34,8 @@ usermod -p '*' "$bench_user" || die "could not unlock user $bench_user for key l
 mkdir -p /run/sshd
 
 # --- build ---------------------------------------------------------------------------------------
-build=(nice -n 10 swift build -c release --static-swift-stdlib --scratch-path .build-static)
-"${build[@]}" >/dev/null 2>&1 || "${build[@]}" || die "build failed (see above)"
-bin="$PWD/.build-static/release/runner"
-[[ -x $bin ]] || die "no runner binary at $bin after the build"
+. bench/lib.sh
+bin=$(release_runner) || die "build failed (see above)"
 
 # --- throwaway sshd servers ----------------------------------------------------------------------
 work="$(mktemp -d /tmp/runner-ssh-bench.XXXXXX)"

@@ -6,9 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-30}"
-build=(swift build -c release --static-swift-stdlib --scratch-path .build-static)
-"${build[@]}" >/dev/null 2>&1 || "${build[@]}"
-bin="$PWD/.build-static/release/runner"
+. bench/lib.sh
+bin=$(release_runner)
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export RUNNER_STATE_DIR="$work/state" NO_COLOR=1

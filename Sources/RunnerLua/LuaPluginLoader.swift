@@ -13,8 +13,9 @@ public enum LuaPluginLoader {
         var dirs: [String] = []
         if let dir = pipelineDirectory {
             dirs.append(Paths.join(dir, "plugins"))
-            // The repository layout: pipelines/deploy.yml beside plugins/.
-            if dir != "." && dir != "/" { dirs.append(Paths.join(Paths.directory(of: dir), "plugins")) }
+            // The repository layout: pipelines/deploy.yml beside plugins/, however the pipeline
+            // was named (`runner run deploy.yml` inside pipelines/ has the directory ".").
+            if dir != "/" { dirs.append(Paths.join(parent(of: dir), "plugins")) }
         } else {
             dirs.append("plugins")
         }
@@ -25,6 +26,12 @@ public enum LuaPluginLoader {
             guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else { return false }
             return seen.insert(URL(fileURLWithPath: dir).standardizedFileURL.resolvingSymlinksInPath().path).inserted
         }
+    }
+
+    /// The directory above `dir`: `pipelines` → `.`, `.` → `..`, `../x/..` → `../x/../..`.
+    static func parent(of dir: String) -> String {
+        let last = Paths.fileName(of: dir)
+        return last == "." || last == ".." ? Paths.join(dir, "..") : Paths.directory(of: dir)
     }
 
     /// Every `*.lua` file in `directories`; two plugins with one name are an error naming both files.

@@ -4,7 +4,10 @@
 # new-app-setup leaves it (directory and clone, as deploy), then `runner run deploy app=hello`
 # through the binary with the generated inventory, and the world checked: the flag during the
 # compose step and not after, .env, the container's health, the proxy's answer, the run history.
-# Then a broken commit on the remote: the deploy fails its health gate and rolls itself back.
+# Then a broken commit on the remote: the deploy fails its health gate and rolls itself back; a
+# breaking migration that fails; Ctrl-C in the compose step; the SSH connection to the app host
+# dropped in the compose step (the run fails naming hornbill and the lost connection, rolls back
+# over a new connection, and leaves no flag).
 # Needs root, a Docker engine and a built runner (RUNNER, else .build/debug/runner).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,10 +39,8 @@ deploy_home=$(getent passwd "${SANDBOX_USER:-deploy}" | cut -d: -f6)
 as_deploy() { runuser -u "${SANDBOX_USER:-deploy}" -- env HOME="$deploy_home" "$@"; }
 
 # What new-app-setup leaves behind: the app's directory with the clone and the compose link.
-as_deploy mkdir -p "$app_dir" &&
-  as_deploy git clone -q "$SANDBOX_EXAMPLE_REMOTE" "$app_dir/src" &&
-  as_deploy ln -s src/docker-compose.yml "$app_dir/docker-compose.yml" ||
-  { fail "the app set up as new-app-setup would"; exit 1; }
+out=$(set_up_example_app 2>&1) && [ -d "$app_dir/src/.git" ] && [ -L "$app_dir/docker-compose.yml" ] ||
+  { fail "the app set up as new-app-setup would" "$out"; exit 1; }
 
 # While a deploy runs, records what it sees every 50 ms: whether the app's flag exists, and when
 # the app's container started (Docker's StartedAt). No clocks are compared: a container started
@@ -64,8 +65,11 @@ started_under_flag() { # observations file
 get() { curl -s --max-time 5 -H "Host: hello.localhost" -w '\n%{http_code}' "$SANDBOX_PROXY_URL$1"; }
 deploy() { "$RUNNER" run deploy "$@" --inventory "$SANDBOX_INVENTORY" 2>&1; }
 
-# Two bad releases on branches of the remote: 1.0.1 without /health (it builds, then fails the
-# health gate), and 2.0.0 the same with a breaking migration.
+# Three releases on branches of the remote: 1.0.1 without /health (it builds, then fails the
+# health gate), 2.0.0 the same with a breaking migration, and 1.0.2 whose image build sleeps
+# (a window in which the SSH connection is cut while `docker compose up --build` runs). Its
+# RUN line names this test's directory, so no build cache of an earlier run skips the sleep.
+slow_build=slow-build-of-${SANDBOX_DIR##*/}
 work=$SANDBOX_DIR/work
 commit_as_test() { git -C "$work" -c user.name=test -c user.email=test@localhost commit -qam "$1"; }
 git clone -q "$SANDBOX_EXAMPLE_REMOTE" "$work" &&
@@ -73,8 +77,13 @@ git clone -q "$SANDBOX_EXAMPLE_REMOTE" "$work" &&
   git -C "$work" mv www/health www/ready && commit_as_test "1.0.1 without /health" &&
   git -C "$work" push -q origin HEAD:broken &&
   sed -i 's/"version": "1.0.1"/"version": "2.0.0"/; s/"migration": "none"/"migration": "breaking"/' "$work/app.json" &&
-  commit_as_test "2.0.0: breaking migration, without /health" && git -C "$work" push -q origin HEAD:breaking ||
-  { fail "push the bad releases"; exit 1; }
+  commit_as_test "2.0.0: breaking migration, without /health" && git -C "$work" push -q origin HEAD:breaking &&
+  git -C "$work" checkout -q --detach origin/main &&
+  sed -i 's/"version": "1.0.0"/"version": "1.0.2"/' "$work/app.json" &&
+  sed -i "/^RUN \\[\"\\/bin\\/busybox\", \"--install\"/a RUN sleep 297 # $slow_build" "$work/Dockerfile" &&
+  grep -q "$slow_build" "$work/Dockerfile" && commit_as_test "1.0.2: a slow build" &&
+  git -C "$work" push -q origin HEAD:refs/heads/slow ||
+  { fail "push the test releases"; exit 1; }
 broken=$(git --git-dir="$SANDBOX_EXAMPLE_REMOTE" rev-parse broken)
 breaking=$(git --git-dir="$SANDBOX_EXAMPLE_REMOTE" rev-parse breaking)
 
@@ -155,6 +164,38 @@ fi
 kill -INT "$pid"; wait "$pid"; status=$?
 check "Ctrl-C in the compose step exits 130" test "$status" -eq 130
 check "no flag after Ctrl-C" test ! -e "$flag"
+
+# 5. The SSH connection to hornbill dropped while `docker compose up --build` runs: every process
+# of the sandbox sshd's sessions is killed (the listener stays, so a new connection works), which
+# closes the TCP connection under the running command. The session's own commands go too, as on a
+# host whose sshd died with its children: an orphaned compose would finish the build later and
+# replace the container the rollback starts. The run fails naming the host and the lost
+# connection; on_failure and finally connect again: rolled back to 1.0.0, no flag left.
+descendants() { local child; for child in $(ps -o pid= --ppid "$1"); do echo "$child"; descendants "$child"; done; }
+building() { docker ps --no-trunc --format '{{.Command}}' | grep -q "sleep 297 # $slow_build"; }
+log=$SANDBOX_DIR/dropped.log
+"$RUNNER" run deploy app=hello ref=slow health_timeout=60s --inventory "$SANDBOX_INVENTORY" >"$log" 2>&1 &
+pid=$!
+for _ in $(seq 1 1200); do building && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if building && [ -e "$flag" ]; then
+  pass "the deploy builds the slow release under the flag"
+  sessions=$(descendants "$(cat "$SANDBOX_DIR/run/sshd.pid")")
+  # shellcheck disable=SC2086
+  [ -n "$sessions" ] && kill -KILL $sessions
+else
+  fail "the deploy builds the slow release under the flag" "$(tail -n 20 "$log")"
+fi
+wait "$pid"; status=$?
+out=$(cat "$log")
+check "the run with the dropped connection exits 1" test "$status" -eq 1
+grep -q "hornbill.*connection lost" <<<"$out" || fail "the run names hornbill and the lost connection" "$(tail -n 40 <<<"$out")"
+grep -q "rolled back to $first" <<<"$out" || fail "it rolled back to $first over a new connection" "$(tail -n 40 <<<"$out")"
+check "no flag after the dropped connection" test ! -e "$flag"
+check "src is back at the previous commit" test "$(as_deploy git -C "$app_dir/src" rev-parse HEAD)" = "$first"
+answer=$(get /)
+check "the proxy answers 200 after the dropped connection" test "$(tail -n1 <<<"$answer")" = 200
+grep -q "sgos-hello 1.0.0" <<<"$answer" || fail "the proxy shows 1.0.0 after the dropped connection" "$answer"
+check "no build of the slow release is left running" eventually sh -c "! docker ps --no-trunc --format '{{.Command}}' | grep -q 'sleep 297 # $slow_build'"
 
 if ((failures)); then echo "deploy test: $failures failed"; exit 1; fi
 echo "deploy test: all passed"

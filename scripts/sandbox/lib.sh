@@ -1,6 +1,7 @@
-# Shared by the sandbox's tests (test.sh, and the pipelines' *-test.sh): TAP-like results, free
-# ports, a Google Chat stand-in, and the checks before a test may start a sandbox. Source it after
-# `cd` to the repository; set `test_name` (the test's name in messages) first.
+# Shared by the sandbox's tests (test.sh, and the pipelines' *-test.sh), scripts/demo.sh and
+# bench/deploy.sh: TAP-like results, free ports, a Google Chat stand-in, the checks before a test
+# may start a sandbox, a sandbox of the test's own, and the example app set up for deploy. Source
+# it after `cd` to the repository; set `test_name` (the test's name in messages) first.
 failures=0
 pass() { printf 'ok - %s\n' "$1"; }
 fail() { printf 'not ok - %s\n' "$1"; shift; [ $# -gt 0 ] && printf '    %s\n' "$@"; failures=$((failures + 1)); }
@@ -59,11 +60,15 @@ start_test_sandbox() { # name (part of the directory's and the proxy's names)
 }
 # A command as the app host's user (deploy), with its HOME.
 as_deploy() { runuser -u "${SANDBOX_USER:-deploy}" -- env HOME="$(getent passwd "${SANDBOX_USER:-deploy}" | cut -d: -f6)" "$@"; }
-# The example app as new-app-setup leaves it: its directory with the clone and the compose link.
+# The example app on the app host as new-app-setup leaves it for deploy: <apps_root>/sgos-hello/
+# with the clone of its remote in src/ and the compose file linked beside it, made over SSH as the
+# app host's user, the way a pipeline does it. Needs the sandbox's settings.env in the environment;
+# once the clone is there it changes nothing.
 set_up_example_app() {
-  local app_dir=$SANDBOX_APPS_ROOT/sgos-hello
-  as_deploy mkdir -p "$app_dir" &&
-    as_deploy git clone -q "$SANDBOX_EXAMPLE_REMOTE" "$app_dir/src" &&
-    as_deploy ln -s src/docker-compose.yml "$app_dir/docker-compose.yml" ||
-    { fail "the app set up as new-app-setup would"; exit 1; }
+  # shellcheck disable=SC2086  # SANDBOX_SSH is a command line (settings.env)
+  $SANDBOX_SSH "set -eu; cd '$SANDBOX_APPS_ROOT'
+    [ -d sgos-hello/src/.git ] && { echo 'sgos-hello is set up already'; exit 0; }
+    mkdir -p sgos-hello && git clone -q '$SANDBOX_EXAMPLE_REMOTE' sgos-hello/src &&
+      ln -sfn src/docker-compose.yml sgos-hello/docker-compose.yml &&
+      echo 'set up sgos-hello: directory, clone of its remote, compose file'"
 }

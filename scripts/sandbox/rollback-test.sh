@@ -22,7 +22,7 @@ unset TMPDIR
 watcher=
 test_cleanup() { [ -n "$watcher" ] && kill "$watcher" 2>/dev/null; }
 start_test_sandbox rollback-test
-set_up_example_app
+set_up_example_app >/dev/null || { fail "the example app set up (directory, clone, compose link)"; exit 1; }
 app_dir=$SANDBOX_APPS_ROOT/sgos-hello
 data=$app_dir/data/greetings.txt
 flag=$SANDBOX_PROXY_FLAGS/sgos-hello.flag
