@@ -9,6 +9,7 @@
 #   ```<lang> file=PATH  written to PATH in the laptop user's working directory
 # Other blocks (output shown as ```text) are not run. ssh-copy-id's password prompt is answered by
 # SSH_ASKPASS. The page's last block removes the server; the test's cleanup makes sure of it.
+# FIRST_DEPLOY_VERBOSE=1 shows what every block printed.
 # Needs root, a Docker engine and a built runner (RUNNER, else .build/debug/runner).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -108,6 +109,7 @@ ${body}FIRST_DEPLOY_EOF" 2>&1) ;;
     exit 1
   fi
   pass "$what"
+  [ -n "${FIRST_DEPLOY_VERBOSE:-}" ] && printf '%s\n' "$out" | sed 's/^/    /'
   # The world after the three runs of the page that change it (the blocks of sections 9 and 10).
   case "$body" in
     *"runner run deploy app=greeter"*"wget"*) release=v2 ;;
@@ -121,6 +123,8 @@ ${body}FIRST_DEPLOY_EOF" 2>&1) ;;
     [ "$(docker inspect -f '{{.State.Health.Status}}' greeter-app 2>&1)" = healthy ]
   check "after $what: the greeting from the decrypted .env" \
     [ "$(docker exec greeter-app cat /www/greeting.txt 2>&1)" = "Hello from the first deploy" ]
+  check "after $what: the app directory is the SSH user's (made with sudo)" \
+    [ "$(stat -c '%U' /srv/apps/greeter 2>&1)" = "$server_user" ]
   check "after $what: .env is 0600 and the SSH user's" \
     [ "$(stat -c '%a %U' /srv/apps/greeter/.env 2>&1)" = "600 $server_user" ]
 done < <(blocks)
