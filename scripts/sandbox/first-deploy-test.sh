@@ -29,6 +29,7 @@ if docker container inspect greeter-app >/dev/null 2>&1 || [ -e /srv/apps/greete
   exit 1
 fi
 
+made_apps_root=; [ -e /srv/apps ] || made_apps_root=yes
 work=$(mktemp -d /tmp/runner-first-deploy.XXXXXX)
 chmod 755 "$work"
 read -r port < <(free_ports 1)
@@ -43,9 +44,9 @@ cleanup() {
   rm -rf /srv/apps/greeter
   [ -f "/var/tmp/sshd-$server_user/sshd.pid" ] && kill "$(cat "/var/tmp/sshd-$server_user/sshd.pid")" 2>/dev/null
   rm -rf "/var/tmp/sshd-$server_user" "/etc/sudoers.d/$server_user"
-  pkill -u "$server_user" 2>/dev/null; pkill -u "$laptop" 2>/dev/null
-  userdel -r "$server_user" >/dev/null 2>&1
-  userdel -r "$laptop" >/dev/null 2>&1
+  userdel -rf "$server_user" >/dev/null 2>&1
+  userdel -rf "$laptop" >/dev/null 2>&1
+  [ -n "$made_apps_root" ] && rmdir /srv/apps 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -118,7 +119,8 @@ ${body}FIRST_DEPLOY_EOF" 2>&1) ;;
     *) continue ;;
   esac
   page_of_app=$(docker exec greeter-app wget -qO- http://127.0.0.1:8080/ 2>&1)
-  check "after $what: the app answers 'greeter $release'" [ "$page_of_app" = "greeter $release" ]
+  if [ "$page_of_app" = "greeter $release" ]; then pass "after $what: the app answers 'greeter $release'"
+  else fail "after $what: the app answers 'greeter $release'" "it answered: $page_of_app"; fi
   check "after $what: the container is healthy" \
     [ "$(docker inspect -f '{{.State.Health.Status}}' greeter-app 2>&1)" = healthy ]
   check "after $what: the greeting from the decrypted .env" \
