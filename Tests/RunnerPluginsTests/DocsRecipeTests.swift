@@ -48,6 +48,17 @@ import Testing
         #expect(try app.health() == "healthy")
         #expect(!FileManager.default.fileExists(atPath: app.flag), "the maintenance flag is still up")
     }
+
+    /// When the previous release fails its health check as well, the maintenance page stays up:
+    /// the flag never comes off over a broken app.
+    @Test func dockerDeployRecipeKeepsTheFlagWhenTheRollbackFailsToo() async throws {
+        let app = try RecipeApp(healthy: false)
+        defer { app.remove() }
+        let failed = try await app.run(try app.recipe("docs/plugins/docker.md"))
+        #expect(failed.status == .failed, "\(failed.transcript)")
+        #expect(try app.health() == "unhealthy")
+        #expect(FileManager.default.fileExists(atPath: app.flag), "the flag came off over an unhealthy app")
+    }
 }
 
 /// An app laid out as the seeds have it, under a temporary root: `<root>/srv/apps/sgos-<app>/`
@@ -63,7 +74,8 @@ struct RecipeApp {
     private var origin: String { root + "/origin.git" }
     private var work: String { root + "/work" }
 
-    init() throws {
+    /// The first release (on origin and checked out in src/) passes its health check when `healthy`.
+    init(healthy: Bool = true) throws {
         _ = try TestImages.busybox()
         root = try makeTemporaryDirectory("runner-docs-recipe")
         try FileManager.default.createDirectory(atPath: "\(root)/srv/proxy/hornbill/flags", withIntermediateDirectories: true)
@@ -90,7 +102,7 @@ struct RecipeApp {
             CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
 
             """.write(toFile: work + "/Dockerfile", atomically: true, encoding: .utf8)
-        _ = try push(version: "1", healthy: true)
+        _ = try push(version: "1", healthy: healthy)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try git(["clone", "-q", origin, dir + "/src"])
         try FileManager.default.createSymbolicLink(atPath: dir + "/docker-compose.yml", withDestinationPath: "src/docker-compose.yml")
