@@ -25,8 +25,15 @@ import Testing
     /// - `yaml recipe`: validated here and run against real containers by `DocsRecipeTests`;
     /// - `yaml inventory`: an inventory, loaded;
     /// - `yaml fragment`: part of a file, shown for one key; `yaml hook`: a `runner serve` hook
-    ///   (not loadable until the server exists). Both must at least be well-formed YAML.
+    ///   (not loadable until the server exists); `yaml file=<name>`: a file of a tutorial
+    ///   (docs/first-deploy.md), written and run by the tutorial's own end-to-end script
+    ///   (scripts/sandbox/first-deploy-test.sh). These must at least be well-formed YAML.
     static let yamlKinds = ["yaml", "yaml run", "yaml recipe", "yaml inventory", "yaml fragment", "yaml hook"]
+
+    /// A block's kind: its info string, with a `file=` attribute standing for any file name.
+    static func kind(_ info: String) -> String {
+        info.hasPrefix("yaml file=") ? "yaml file=" : info
+    }
 
     static var docFiles: [String] {
         let dir = root + "/docs"
@@ -62,11 +69,11 @@ import Testing
         for block in Self.blocks(in: file) {
             let dir = TempDir()
             let where_ = "\(file):\(block.line)"
-            if block.info.hasPrefix("yaml"), !Self.yamlKinds.contains(block.info) {
+            if block.info.hasPrefix("yaml"), !(Self.yamlKinds + ["yaml file="]).contains(Self.kind(block.info)) {
                 Issue.record("\(where_): unknown kind of YAML block '\(block.info)' (one of: \(Self.yamlKinds.joined(separator: ", ")))")
             }
-            switch block.info {
-            case "yaml fragment", "yaml hook":
+            switch Self.kind(block.info) {
+            case "yaml fragment", "yaml hook", "yaml file=":
                 do { _ = try YAMLParser.parse(Array(block.text.utf8), file: where_) } catch {
                     Issue.record("\(where_): \(error.description)")
                 }
