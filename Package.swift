@@ -80,7 +80,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "RunnerCoreTests", dependencies: ["RunnerCore", "RunnerLua", "RunnerPlugins"]),
+        .testTarget(name: "RunnerCoreTests", dependencies: ["RunnerCore", "RunnerLua", "RunnerPlugins", "RunnerSSH", "RunnerTestSupport"]),
         .testTarget(name: "RunnerLuaTests", dependencies: ["RunnerLua", "RunnerCore"]),
         // Real servers for integration tests (sshd on loopback, a test user); linked by tests only.
         .target(

@@ -10,6 +10,16 @@ public enum LuaPluginLoader {
     /// `plugins/` in the pipeline directory's parent (the repository layout `pipelines/` +
     /// `plugins/`), then each directory of `RUNNER_PLUGIN_PATH` (colon-separated).
     public static func directories(pipelineDirectory: String?, environment: [String: String]) -> [String] {
+        var seen = Set<String>()
+        return candidates(pipelineDirectory: pipelineDirectory, environment: environment).filter { dir in
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else { return false }
+            return seen.insert(URL(fileURLWithPath: dir).standardizedFileURL.resolvingSymlinksInPath().path).inserted
+        }
+    }
+
+    /// The same places, whether they exist or not (what an "unknown plugin" error names).
+    public static func candidates(pipelineDirectory: String?, environment: [String: String]) -> [String] {
         var dirs: [String] = []
         if let dir = pipelineDirectory {
             dirs.append(Paths.join(dir, "plugins"))
@@ -19,13 +29,7 @@ public enum LuaPluginLoader {
         } else {
             dirs.append("plugins")
         }
-        dirs += (environment["RUNNER_PLUGIN_PATH"] ?? "").split(separator: ":").map(String.init)
-        var seen = Set<String>()
-        return dirs.filter { dir in
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else { return false }
-            return seen.insert(URL(fileURLWithPath: dir).standardizedFileURL.resolvingSymlinksInPath().path).inserted
-        }
+        return dirs + (environment["RUNNER_PLUGIN_PATH"] ?? "").split(separator: ":").map(String.init)
     }
 
     /// The directory above `dir`: `pipelines` → `.`, `.` → `..`, `../x/..` → `../x/../..`.

@@ -36,7 +36,8 @@ public final class EventLog: EventSink {
 
 /// Runs pipeline YAML (with an `inventory.yml` beside it) through the engine with SSH targets.
 /// `extraParams` are YAML lines added under a `params:` key at the top.
-public func runOverSSH(_ yaml: String, inventory: String, params: [String: Value] = [:], extraParams: String = "") async throws -> (Engine.Outcome, EventLog) {
+public func runOverSSH(_ yaml: String, inventory: String, params: [String: Value] = [:], extraParams: String = "",
+                       stepTimeout: Duration = .seconds(60)) async throws -> (Engine.Outcome, EventLog) {
     let directory = try makeTemporaryDirectory("runner-ssh-pipeline")
     defer { try? FileManager.default.removeItem(atPath: directory) }
     try inventory.write(toFile: "\(directory)/inventory.yml", atomically: true, encoding: .utf8)
@@ -45,7 +46,7 @@ public func runOverSSH(_ yaml: String, inventory: String, params: [String: Value
     let plugins = try PluginRegistry(RunnerPlugins.all)
     let pipeline = try PipelineLoader(plugins: plugins, checker: LuaScripting()).load(path: "\(directory)/pipeline.yml")
     let engine = Engine(plugins: plugins, scripting: LuaScripting(), targets: SSHTargets(),
-                        lockDirectory: "\(directory)/locks", defaultStepTimeout: .seconds(60))
+                        lockDirectory: "\(directory)/locks", defaultStepTimeout: stepTimeout)
     let log = EventLog()
     let outcome = await engine.run(pipeline, params: try ParamResolver.resolve(params, for: pipeline),
                                    options: .init(runID: RunID.generate().description), sinks: [log])

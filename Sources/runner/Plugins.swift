@@ -27,7 +27,7 @@ struct Plugins: AsyncParsableCommand {
         var plugins = toolbox.plugins.names.compactMap { toolbox.plugins[$0] }
         if let name {
             guard let plugin = toolbox.plugins[name] else {
-                throw InvalidInput("unknown plugin '\(name)'\(Suggestion.hint(for: name, in: toolbox.plugins.names))")
+                throw InvalidInput(toolbox.plugins.unknown(name))
             }
             plugins = [plugin]
         }

@@ -16,6 +16,7 @@ struct Toolbox {
         var registry = try PluginRegistry(RunnerPlugins.all)
         let directories = LuaPluginLoader.directories(pipelineDirectory: pipelineDirectory, environment: environment)
         for plugin in try LuaPluginLoader.discover(in: directories) { try registry.register(plugin) }
+        registry.searched = LuaPluginLoader.candidates(pipelineDirectory: pipelineDirectory, environment: environment)
         plugins = registry
         scripting = LuaScripting()
     }

@@ -1,6 +1,7 @@
 import Foundation
 import RunnerCore
 import RunnerLua
+import RunnerTestSupport
 import Testing
 
 /// Every file in pipelines/ and every example in docs/ is loaded and validated.
@@ -15,22 +16,23 @@ import Testing
 
     /// Fenced blocks of a Markdown file: (info string, text, line of the fence).
     static func blocks(in file: String) -> [(info: String, text: String, line: Int)] {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return [] }
-        var out: [(String, String, Int)] = []
-        var current: (String, [String], Int)?
-        for (i, line) in text.components(separatedBy: "\n").enumerated() {
-            if line.hasPrefix("```") {
-                if let c = current {
-                    out.append((c.0, c.1.joined(separator: "\n") + "\n", c.2))
-                    current = nil
-                } else {
-                    current = (String(line.dropFirst(3)).trimmingCharacters(in: .whitespaces), [], i + 1)
-                }
-            } else if current != nil {
-                current!.1.append(line)
-            }
-        }
-        return out
+        MarkdownBlock.all(in: file).map { ($0.info, $0.text, $0.line) }
+    }
+
+    /// What a YAML block's info string says it is. Every ```yaml block is one of these: an
+    /// unknown kind is an error, so no example is skipped by accident.
+    /// - `yaml`: a pipeline, validated; `yaml run`: validated and run (it must succeed);
+    /// - `yaml recipe`: validated here and run against real containers by `DocsRecipeTests`;
+    /// - `yaml inventory`: an inventory, loaded;
+    /// - `yaml fragment`: part of a file, shown for one key; `yaml hook`: a `runner serve` hook
+    ///   (not loadable until the server exists); `yaml file=<name>`: a file of a tutorial
+    ///   (docs/first-deploy.md), written and run by the tutorial's own end-to-end script
+    ///   (scripts/sandbox/first-deploy-test.sh). These must at least be well-formed YAML.
+    static let yamlKinds = ["yaml", "yaml run", "yaml recipe", "yaml inventory", "yaml fragment", "yaml hook"]
+
+    /// A block's kind: its info string, with a `file=` attribute standing for any file name.
+    static func kind(_ info: String) -> String {
+        info.hasPrefix("yaml file=") ? "yaml file=" : info
     }
 
     static var docFiles: [String] {
@@ -67,8 +69,15 @@ import Testing
         for block in Self.blocks(in: file) {
             let dir = TempDir()
             let where_ = "\(file):\(block.line)"
-            switch block.info {
-            case "yaml", "yaml run":
+            if block.info.hasPrefix("yaml"), !(Self.yamlKinds + ["yaml file="]).contains(Self.kind(block.info)) {
+                Issue.record("\(where_): unknown kind of YAML block '\(block.info)' (one of: \(Self.yamlKinds.joined(separator: ", ")))")
+            }
+            switch Self.kind(block.info) {
+            case "yaml fragment", "yaml hook", "yaml file=":
+                do { _ = try YAMLParser.parse(Array(block.text.utf8), file: where_) } catch {
+                    Issue.record("\(where_): \(error.description)")
+                }
+            case "yaml", "yaml run", "yaml recipe":
                 let path = dir.write("example.yml", block.text)
                 do { _ = try Harness.loader(luaPlugins).load(path: path) } catch {
                     Issue.record("\(where_): \(error.description)")

@@ -276,7 +276,7 @@ extension Engine {
                 return AttemptResult(status: .failed, outputs: outputs, exitCode: result.exitCode,
                                      error: tail.isEmpty ? result.failureReason : "\(result.failureReason): \(tail)")
             case .uses(let name, let with, _):
-                guard let plugin = plugins[name] else { return AttemptResult(status: .failed, error: "unknown plugin '\(name)'") }
+                guard let plugin = plugins[name] else { return AttemptResult(status: .failed, error: plugins.unknown(name)) }
                 var values: [String: Value] = [:]
                 for (key, value) in with { values[key] = try await resolve(value, locals: locals, state: state) }
                 for spec in plugin.parameters where spec.secret {

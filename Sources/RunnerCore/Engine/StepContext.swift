@@ -54,7 +54,7 @@ public struct StepContext: Sendable {
     /// are checked against its schema first.
     public func runPlugin(_ name: String, _ params: [String: Value]) async throws -> StepResult {
         guard let plugin = engine.plugins[name] else {
-            throw StepFailure("unknown plugin '\(name)'\(Suggestion.hint(for: name, in: engine.plugins.names))")
+            throw StepFailure(engine.plugins.unknown(name))
         }
         for spec in plugin.parameters where spec.secret {
             if let v = params[spec.name] { emitter.masker.add(v) }

@@ -343,7 +343,7 @@ public struct PipelineLoader: Sendable {
             }
             step.body = .uses(plugin: plugin, with: with, keyLocations: keyLocations)
             if plugins[plugin] == nil {
-                r.error("unknown plugin '\(plugin)'\(Suggestion.hint(for: plugin, in: plugins.names))", at: at)
+                r.error(plugins.unknown(plugin), at: at)
             }
         }
         if case .parallel = step.body {

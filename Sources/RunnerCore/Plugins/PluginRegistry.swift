@@ -20,6 +20,18 @@ public struct PluginRegistry: Sendable {
 
     public var names: [String] { plugins.keys.sorted() }
 
+    /// The directories Lua plugins were looked for in (existing or not), for `unknown(_:)`.
+    public var searched: [String] = []
+
+    /// The error for a plugin name nothing defines: a close name if there is one, and where a
+    /// Lua plugin `<name>.lua` was looked for, since a missing plugins/ is the usual cause.
+    public func unknown(_ name: String) -> String {
+        let places = searched.isEmpty ? "" : " (looked in \(searched.joined(separator: ", ")))"
+        return "unknown plugin '\(name)'\(Suggestion.hint(for: name, in: names)): it is not built in, and no \(name).lua was found"
+            + "\(places); Lua plugins are read from plugins/ beside the pipeline, plugins/ in its parent directory, "
+            + "and each directory of RUNNER_PLUGIN_PATH (colon-separated)"
+    }
+
     /// Checks `with:` against the schema. Values that hold expressions are checked when they are resolved.
     public func validate(
         _ with: [String: TemplateValue], for plugin: any StepPlugin, at location: SourceLocation, keyLocations: [String: SourceLocation]
