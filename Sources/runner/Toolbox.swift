@@ -39,7 +39,7 @@ struct Toolbox {
         guard let path = PipelineLocator.locate(reference) else {
             let looked = PipelineLocator.candidates(reference, relativeTo: ".").joined(separator: ", ")
             let names = PipelineLocator.names(in: [".", "pipelines"])
-            var hint = Suggestion.hint(for: reference, in: names)
+            var hint = Suggestion.hint(for: PipelineLocator.stem(of: reference), in: names)
             if let file = fileNamed(reference, among: names) {
                 hint = " (\(file) has name: \(reference); pipelines are called by their file name: '\(Paths.fileName(of: file).split(separator: ".").dropLast().joined(separator: "."))')"
             }

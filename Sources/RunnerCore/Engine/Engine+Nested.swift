@@ -60,11 +60,23 @@ public enum PipelineLocator {
         var out: [String] = []
         for b in base {
             out.append(b)
-            if !b.hasSuffix(".yml") && !b.hasSuffix(".yaml") { out += [b + ".yml", b + ".yaml"] }
+            if !hasExtension(b) { out += [b + ".yml", b + ".yaml"] }
         }
-        if !reference.contains("/") { out += ["pipelines/\(reference).yml", "pipelines/\(reference).yaml", "pipelines/\(reference)"] }
+        if !reference.contains("/") {
+            out += hasExtension(reference) ? ["pipelines/\(reference)"]
+                : ["pipelines/\(reference).yml", "pipelines/\(reference).yaml", "pipelines/\(reference)"]
+        }
         var seen = Set<String>()
         return out.filter { seen.insert($0).inserted }
+    }
+
+    static func hasExtension(_ reference: String) -> Bool { reference.hasSuffix(".yml") || reference.hasSuffix(".yaml") }
+
+    /// The reference as a pipeline's file name without `.yml`/`.yaml`, which "did you mean"
+    /// compares with the pipelines' names: `relase.yml` is close to `release`.
+    public static func stem(of reference: String) -> String {
+        guard hasExtension(reference), let dot = reference.lastIndex(of: ".") else { return reference }
+        return String(reference[..<dot])
     }
 
     public static func locate(_ reference: String, relativeTo directory: String = ".") -> String? {
@@ -96,7 +108,7 @@ public enum PipelineLocator {
                   case .literal(.string(let reference), let at)? = with["run"],
                   locate(reference, relativeTo: pipeline.directory) == nil else { continue }
             let looked = candidates(reference, relativeTo: pipeline.directory).joined(separator: ", ")
-            let hint = Suggestion.hint(for: reference, in: names(in: [pipeline.directory, "pipelines"]))
+            let hint = Suggestion.hint(for: stem(of: reference), in: names(in: [pipeline.directory, "pipelines"]))
             out.append(Diagnostic("no pipeline '\(reference)'\(hint) (looked for \(looked))", at: at))
         }
         return out
