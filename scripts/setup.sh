@@ -17,6 +17,7 @@ packages=(
   nginx busybox-static                   # the nginx plugin's tests; busybox for the test images (FROM scratch)
   hyperfine                              # bench/
   git                                    # scripts/sandbox.sh: the example app's remote, clones as deploy
+  jq                                     # backup-test.sh and SecretLeakTests read JSON (status.json, events)
 )
 missing=()
 for p in "${packages[@]}"; do
