@@ -122,6 +122,10 @@ grep -q "sgos-hello 1.0.0" <<<"$answer" || fail "the proxy shows version 1.0.0" 
 grep -q "postdeploy of sgos-hello done" <<<"$out" || fail "scripts.postdeploy ran" "$out"
 shown=$("$RUNNER" show last 2>&1)
 grep -q "$first" <<<"$shown" || fail "runner show last has the deployed commit" "$shown"
+secret=$(sed -n 's/^HELLO_SECRET=//p' "$app_dir/.env")
+[ -n "$secret" ] && ! grep -qF "$secret" <<<"$out$("$RUNNER" show last 2>&1)$("$RUNNER" show last --log 2>&1)" &&
+  pass "the decrypted secret stays out of the output and the run record" ||
+  fail "the decrypted secret stays out of the output and the run record"
 grep -q "sha256:" <<<"$shown" || fail "runner show last has the image id" "$shown"
 
 # 1b. A ref that names nothing fails before the flag goes up: nothing to put back, nothing changed.
