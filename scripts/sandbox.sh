@@ -524,6 +524,7 @@ app host:  ssh -i $SSH_DIR/deploy_ed25519 -o UserKnownHostsFile=$SSH_DIR/known_h
 proxy:     http://127.0.0.1:$PROXY_PORT  (the example app: http://$APP.localhost:$PROXY_PORT/ once deployed)
 
   set -a; . $SETTINGS; set +a
+  runner run new-app-setup app=$APP --inventory $INVENTORY   # once: directory, clone, site, first deploy
   runner run deploy app=$APP --inventory $INVENTORY
 EOF
   [ "$S3" != 1 ] || say "S3:        s3:http://127.0.0.1:$S3_PORT/sgos-backups (credentials and RESTIC_REPOSITORY in $S3_ENV)"
