@@ -168,7 +168,7 @@ out=$("$RUNNER" run deploy app=$app ref=broken health_timeout=30s --inventory "$
 check "a failing deploy after the setup exits 1" test "$status" -eq 1
 check "it rolled back to the setup's release" test "$(as_deploy git -C "$app_dir/src" rev-parse HEAD)" = "$setup_commit"
 check "the rolled-back container is healthy" test "$(docker inspect -f '{{.State.Health.Status}}' "sgos-$app-app" 2>/dev/null)" = healthy
-check "the proxy answers 200 for $app.localhost after the rollback" test "$(get "$app.localhost" | tail -n1)" = 200
+check "the proxy answers 200 on /health for $app.localhost after the rollback (the broken release has none)" test "$(get "$app.localhost" /health | tail -n1)" = 200
 check "no flag after the rollback" test ! -e "$SANDBOX_PROXY_FLAGS/sgos-$app.flag"
 
 # 3. hello, whose site `up` wrote: new-app-setup leaves that site as it is.
