@@ -47,6 +47,7 @@ SERVICES_DIR=$D/toucan/srv/services/backups      # /srv/services/backups on touc
 RESTIC_REPO=$D/restic/repo                       # stand-in for the R2 bucket
 RESTIC_PASSWORD_FILE=$SERVICES_DIR/restic-password
 S3_ENV=$SERVICES_DIR/s3.env
+S3_CREDENTIALS=$SERVICES_DIR/s3-credentials      # the same keys as an AWS credentials file (restic_credentials_file)
 BACKUP_SET=$SERVICES_DIR/apps.txt                # the apps the nightly backup covers (new-app-setup adds)
 HOOKS_DIR=$D/toucan/srv/services/webhook/hooks   # one deploy hook per app (new-app-setup writes)
 AGE_KEY_FILE=$D/toucan/age/keys.txt              # ~/.config/sops/age/keys.txt of the team
@@ -54,6 +55,7 @@ GIT_BASE=$D/git                                  # stand-in for github.com/<org>
 RUN_DIR=$D/run                                   # pid files and logs of the processes up starts
 STATE_DIR=$D/state                               # RUNNER_STATE_DIR: the sandbox's run history
 INVENTORY=$D/inventory.yml
+S3_INVENTORY=$D/inventory-s3.yml                 # with SANDBOX_S3=1: the same, backing up to S3
 SETTINGS=$D/settings.env
 PARAMS=$D/params
 
@@ -408,6 +410,11 @@ EOF
     port_open "$S3_PORT" || die "moto did not start: $(tail -n 5 "$RUN_DIR/moto.log")"
     change "started the S3 endpoint (moto) on 127.0.0.1:$S3_PORT"
   fi
+  # The keys as the pipelines take them: a file restic reads itself (toucan's restic_credentials_file).
+  printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+    "$(sed -n 's/^AWS_ACCESS_KEY_ID=//p' "$S3_ENV")" "$(sed -n 's/^AWS_SECRET_ACCESS_KEY=//p' "$S3_ENV")" |
+    write_file "$S3_CREDENTIALS" 600 || true
+  chown "$OWNER:" "$S3_CREDENTIALS"
   # moto keeps buckets in memory: after a restart the repository is created again.
   if ! (set -a; . "$S3_ENV"; restic cat config --password-file "$RESTIC_PASSWORD_FILE" >/dev/null 2>&1); then
     (set -a; . "$S3_ENV"; restic init -q --password-file "$RESTIC_PASSWORD_FILE" >/dev/null)
@@ -416,10 +423,9 @@ EOF
   chown "$OWNER:" "$S3_ENV"
 }
 
-write_settings() {
-  local s3_repo=""
-  [ "$S3" = 1 ] && s3_repo="s3:http://127.0.0.1:$S3_PORT/sgos-backups"
-  write_file "$INVENTORY" 644 <<EOF || true
+# The inventory, with toucan's restic repository $1 and, when given, its credentials file $2.
+inventory() { # restic_repository [restic_credentials_file]
+  cat <<EOF
 # The sandbox's two servers (scripts/sandbox.sh up): hornbill runs the apps and is reached over
 # SSH as $DEPLOY_USER; toucan, the control host, is this machine. The labels carry the sandbox's
 # stand-ins for the production paths (host.labels.apps_root in a step on hornbill).
@@ -444,13 +450,21 @@ hosts:
       role: control
       staging_dir: $STAGING_DIR
       status_file: $STATUS_FILE
-      restic_repository: $RESTIC_REPO
-      restic_password_file: $RESTIC_PASSWORD_FILE
+      restic_repository: $1
+      restic_password_file: $RESTIC_PASSWORD_FILE${2:+
+      restic_credentials_file: $2}
       age_key_file: $AGE_KEY_FILE
       age_recipients: $(age-keygen -y "$AGE_KEY_FILE")
       backup_set: $BACKUP_SET
       hooks_dir: $HOOKS_DIR
 EOF
+}
+
+write_settings() {
+  local s3_repo=""
+  [ "$S3" = 1 ] && s3_repo="s3:http://127.0.0.1:$S3_PORT/sgos-backups"
+  inventory "$RESTIC_REPO" | write_file "$INVENTORY" 644 || true
+  [ "$S3" != 1 ] || inventory "$s3_repo" "$S3_CREDENTIALS" | write_file "$S3_INVENTORY" 644 || true
   write_file "$SETTINGS" 644 <<EOF || true
 # The sandbox's settings (scripts/sandbox.sh up). Source it: set -a; . $SETTINGS; set +a
 SANDBOX_DIR=$D
@@ -471,6 +485,7 @@ SANDBOX_RESTIC_REPOSITORY=$RESTIC_REPO
 SANDBOX_RESTIC_PASSWORD_FILE=$RESTIC_PASSWORD_FILE
 SANDBOX_RESTIC_S3_REPOSITORY=$s3_repo
 SANDBOX_S3_ENV=$( [ "$S3" = 1 ] && printf '%s' "$S3_ENV" )
+SANDBOX_S3_INVENTORY=$( [ "$S3" = 1 ] && printf '%s' "$S3_INVENTORY" )
 SANDBOX_AGE_KEY_FILE=$AGE_KEY_FILE
 SANDBOX_AGE_RECIPIENT=$(age-keygen -y "$AGE_KEY_FILE")
 SANDBOX_STAGING_DIR=$STAGING_DIR
@@ -524,9 +539,11 @@ app host:  ssh -i $SSH_DIR/deploy_ed25519 -o UserKnownHostsFile=$SSH_DIR/known_h
 proxy:     http://127.0.0.1:$PROXY_PORT  (the example app: http://$APP.localhost:$PROXY_PORT/ once deployed)
 
   set -a; . $SETTINGS; set +a
+  runner run new-app-setup app=$APP --inventory $INVENTORY   # once: directory, clone, site, first deploy
   runner run deploy app=$APP --inventory $INVENTORY
 EOF
-  [ "$S3" != 1 ] || say "S3:        s3:http://127.0.0.1:$S3_PORT/sgos-backups (credentials and RESTIC_REPOSITORY in $S3_ENV)"
+  [ "$S3" != 1 ] || say "S3:        s3:http://127.0.0.1:$S3_PORT/sgos-backups (credentials and RESTIC_REPOSITORY in $S3_ENV)
+           runner run backup --inventory $S3_INVENTORY   # backs up to it ($S3_CREDENTIALS)"
 }
 
 down() {

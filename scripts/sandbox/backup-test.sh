@@ -151,15 +151,11 @@ check "retention left one snapshot of today tagged sgos-hello" test "${#ids[@]}"
 check "it is the new one" test "${ids[0]:-none}" != "$first" -a "${ids[0]:-none}" = "$(status .apps.hello.snapshot)"
 check "status.json: retention and check ran" test "$(status .repository.forget)/$(status .repository.check)" = changed/ok
 
-# 3. To S3 (moto) for hello alone: the repository from the inventory, the credentials from a file
-# restic reads itself (AWS_SHARED_CREDENTIALS_FILE); status.json keeps the other apps' entries.
-credentials=$(dirname "$SANDBOX_RESTIC_PASSWORD_FILE")/s3-credentials
-(umask 077; printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
-  "$(sed -n 's/^AWS_ACCESS_KEY_ID=//p' "$SANDBOX_S3_ENV")" "$s3_secret" >"$credentials")
-sed -e "s|^\( *restic_repository:\).*|\1 $SANDBOX_RESTIC_S3_REPOSITORY|" \
-  -e "s|^\( *restic_password_file:.*\)|\1\n      restic_credentials_file: $credentials|" \
-  "$SANDBOX_INVENTORY" >"$SANDBOX_DIR/inventory-s3.yml"
-out=$(backup apps=hello --inventory "$SANDBOX_DIR/inventory-s3.yml"); code=$?
+# 3. To S3 (moto) for hello alone, with the S3 inventory `up` wrote: the repository from the
+# inventory, the credentials from a file restic reads itself (AWS_SHARED_CREDENTIALS_FILE);
+# status.json keeps the other apps' entries.
+check "the S3 credentials file is 0600" test "$(stat -c %a "$(dirname "$SANDBOX_RESTIC_PASSWORD_FILE")/s3-credentials" 2>/dev/null)" = 600
+out=$(backup apps=hello --inventory "$SANDBOX_S3_INVENTORY"); code=$?
 check "the S3 run of hello exits 0" test "$code" -eq 0 || echo "$out" | tail -n 30 | sed 's/^/    /'
 mapfile -t ids < <(snapshot_ids restic_s3 sgos-hello)
 check "one snapshot tagged sgos-hello on S3" test "${#ids[@]}" -eq 1

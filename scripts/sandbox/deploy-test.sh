@@ -122,7 +122,22 @@ grep -q "sgos-hello 1.0.0" <<<"$answer" || fail "the proxy shows version 1.0.0" 
 grep -q "postdeploy of sgos-hello done" <<<"$out" || fail "scripts.postdeploy ran" "$out"
 shown=$("$RUNNER" show last 2>&1)
 grep -q "$first" <<<"$shown" || fail "runner show last has the deployed commit" "$shown"
+secret=$(sed -n 's/^HELLO_SECRET=//p' "$app_dir/.env")
+[ -n "$secret" ] && ! grep -qF "$secret" <<<"$out$("$RUNNER" show last 2>&1)$("$RUNNER" show last --log 2>&1)" &&
+  pass "the decrypted secret stays out of the output and the run record" ||
+  fail "the decrypted secret stays out of the output and the run record"
 grep -q "sha256:" <<<"$shown" || fail "runner show last has the image id" "$shown"
+
+# 1b. A ref that names nothing fails before the flag goes up: nothing to put back, nothing changed.
+before=$(docker inspect -f '{{.Id}} {{.State.StartedAt}}' sgos-hello-app 2>/dev/null); flags_now
+out=$(deploy app=hello ref=no-such-branch "$webhook"); status=$?
+check "a ref that names nothing exits 1" test "$status" -eq 1
+grep -q "origin has no branch no-such-branch" <<<"$out" || fail "it says the ref names nothing" "$(tail -n 30 <<<"$out")"
+check "a ref that names nothing: the flag never went up" never_flagged
+check "a ref that names nothing: the container is untouched" test "$(docker inspect -f '{{.Id}} {{.State.StartedAt}}' sgos-hello-app 2>/dev/null)" = "$before"
+check "a ref that names nothing: src stays at main's commit" test "$(as_deploy git -C "$app_dir/src" rev-parse HEAD)" = "$first"
+grep -q "deploy of sgos-hello (no-such-branch) failed; nothing was changed" "$SANDBOX_DIR/hook.log" ||
+  fail "the webhook says nothing was changed" "$(cat "$SANDBOX_DIR/hook.log")"
 
 # 2. A broken release: 1.0.1 without /health. The health gate fails; the deploy puts 1.0.0 back.
 git --git-dir="$SANDBOX_EXAMPLE_REMOTE" update-ref refs/heads/main "$broken" || { fail "push the broken release to main"; exit 1; }

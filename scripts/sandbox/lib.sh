@@ -58,6 +58,11 @@ start_test_sandbox() { # name (part of the directory's and the proxy's names)
   pass "sandbox up"
   set -a; . "$SANDBOX_DIR/settings.env"; set +a
 }
+# No flag was created (nor removed) since `flags_now` was taken, and the app's flag ($flag) is not
+# there: the flags directory's mtime changes with every file made or removed in it, however
+# short-lived. Needs the sandbox's settings.env in the environment.
+flags_now() { flags_mtime=$(stat -c %y "$SANDBOX_PROXY_FLAGS"); }
+never_flagged() { [ "$(stat -c %y "$SANDBOX_PROXY_FLAGS")" = "$flags_mtime" ] && [ ! -e "$flag" ]; }
 # A command as the app host's user (deploy), with its HOME.
 as_deploy() { runuser -u "${SANDBOX_USER:-deploy}" -- env HOME="$(getent passwd "${SANDBOX_USER:-deploy}" | cut -d: -f6)" "$@"; }
 # The example app on the app host as new-app-setup leaves it for deploy: <apps_root>/sgos-hello/

@@ -159,6 +159,18 @@ check "the summary says nothing changed" test "$(run_summary "$events2")" = "not
 after=$(fingerprint)
 [ "$before" = "$after" ] && pass "no file, mode or container changed" || fail "no file, mode or container changed" "$(diff <(echo "$before") <(echo "$after"))"
 
+# 2b. The first deploy ran inside the setup's run: a failing deploy right after it still finds
+# that release in the run history and rolls itself back to it.
+setup_commit=$(git --git-dir="$remote" rev-parse main)
+git -C "$work" mv www/health www/ready && git -C "$work" -c user.name=test -c user.email=test@localhost commit -qm "without /health" &&
+  git -C "$work" push -q "$remote" HEAD:broken || fail "push a broken release of $app"
+out=$("$RUNNER" run deploy app=$app ref=broken health_timeout=30s --inventory "$SANDBOX_INVENTORY" 2>&1); status=$?
+check "a failing deploy after the setup exits 1" test "$status" -eq 1
+check "it rolled back to the setup's release" test "$(as_deploy git -C "$app_dir/src" rev-parse HEAD)" = "$setup_commit"
+check "the rolled-back container is healthy" test "$(docker inspect -f '{{.State.Health.Status}}' "sgos-$app-app" 2>/dev/null)" = healthy
+check "the proxy answers 200 on /health for $app.localhost after the rollback (the broken release has none)" test "$(get "$app.localhost" /health | tail -n1)" = 200
+check "no flag after the rollback" test ! -e "$SANDBOX_PROXY_FLAGS/sgos-$app.flag"
+
 # 3. hello, whose site `up` wrote: new-app-setup leaves that site as it is.
 hello_site=$SANDBOX_PROXY_SITES/sgos-hello.conf
 hello_before=$(stat -c '%Y' "$hello_site")$(sha256sum <"$hello_site")

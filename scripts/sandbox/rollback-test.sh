@@ -91,10 +91,6 @@ watch() { # file
 }
 watching() { observed=$SANDBOX_DIR/observed-$1; : >"$observed"; watch "$observed" & watcher=$!; }
 stop_watching() { kill "$watcher"; wait "$watcher" 2>/dev/null; watcher=; }
-# No flag was created (nor removed) since `flags_now` was taken: the flags directory's mtime
-# changes with every file made or removed in it, however short-lived.
-flags_now() { flags_mtime=$(stat -c %y "$SANDBOX_PROXY_FLAGS"); }
-never_flagged() { [ "$(stat -c %y "$SANDBOX_PROXY_FLAGS")" = "$flags_mtime" ] && [ ! -e "$flag" ]; }
 started_under_flag() {
   local started seen
   started=$(docker inspect -f '{{.State.StartedAt}}' sgos-hello-app) || return 1
