@@ -5,6 +5,7 @@ return {
   description = "GET a URL until it answers with the expected status, or fail at the timeout",
   params = {
     url      = { type = "string", required = true, doc = "URL to probe" },
+    headers  = { type = "map", default = {}, doc = "Request headers, e.g. { Host = \"phone.sgl.as\" } to probe one site through a proxy" },
     status   = { type = "int", default = 200, doc = "Expected HTTP status" },
     contains = { type = "string", doc = "Text the body must contain" },
     timeout  = { type = "number", default = 60, doc = "Seconds to keep trying" },
@@ -20,7 +21,7 @@ return {
     local wait, attempts, last = with.interval, 0, "no answer"
     while true do
       attempts = attempts + 1
-      local ok, response = pcall(runner.http.request, { url = with.url, timeout = math.min(10, with.timeout) })
+      local ok, response = pcall(runner.http.request, { url = with.url, headers = with.headers, timeout = math.min(10, with.timeout) })
       if ok then
         local body_ok = with.contains == nil or response.body:find(with.contains, 1, true) ~= nil
         if response.status == with.status and body_ok then
@@ -31,7 +32,8 @@ return {
         last = tostring(response)
       end
       if os.time() - started + wait > with.timeout then
-        runner.fail(with.url .. " did not answer " .. with.status .. " within " .. with.timeout
+        local via = with.headers.Host and (" (Host: " .. with.headers.Host .. ")") or ""
+        runner.fail(with.url .. via .. " did not answer " .. with.status .. " within " .. with.timeout
           .. "s (" .. attempts .. " attempts; last: " .. last .. ")")
       end
       runner.log("attempt " .. attempts .. ": " .. last .. "; next in " .. wait .. "s")
