@@ -69,7 +69,7 @@ public final class Engine: Sendable {
             return switch status {
             case .succeeded: 0
             case .cancelled: 130
-            case .failed, .running: 1
+            case .failed, .running, .interrupted: 1
             }
         }
     }
