@@ -63,7 +63,7 @@ struct Run: AsyncParsableCommand {
             throw InvalidInput("--limit: no host or group '\(name)'\(Suggestion.hint(for: name, in: pipeline.inventory.names))")
         }
         if dryRun {
-            FileOutput.stdout.write(TerminalText.visibleLines(await toolbox.plan(pipeline, params: resolved)))
+            FileOutput.stdout.write(TerminalText.visibleLines(await toolbox.plan(pipeline, params: resolved, limit: limitNames)))
             return
         }
         let settings = try StoreSettings(environment: toolbox.environment)

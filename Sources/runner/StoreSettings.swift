@@ -44,13 +44,20 @@ struct StoreSettings {
         }
     }
 
-    /// The store for reading history, never writing to the state directory; nil when no run
-    /// was recorded yet.
+    /// The store for reading history; nil when no run was recorded yet. It writes to the state
+    /// directory only when runs whose runner died are still marked `running`: it marks them
+    /// `interrupted` (`RunStore.reconcileInterruptedRuns`); where it cannot write (a read-only
+    /// state directory), they are shown as they are recorded.
     func openForReading() throws -> RunStore? {
         guard RunStore.exists(in: directory) else { return nil }
-        do { return try RunStore(readingFrom: directory) } catch {
+        let store: RunStore
+        do { store = try RunStore(readingFrom: directory) } catch {
             throw InvalidInput("\(error) (set RUNNER_STATE_DIR to use another directory)")
         }
+        if let gone = try? store.runsWithGoneHolders(), !gone.isEmpty {
+            _ = try? RunStore(directory: directory)  // opening for writing marks them
+        }
+        return store
     }
 
     /// Deletes runs past the retention, after a run; a failure is a warning, never the run's outcome.

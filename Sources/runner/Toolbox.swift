@@ -64,8 +64,8 @@ struct Toolbox {
         return (pipeline, try ParamResolver.resolve(try Toolbox.parseAssignments(params), for: pipeline))
     }
 
-    func plan(_ pipeline: Pipeline, params: [String: Value]) async -> String {
-        await Planner(engine: engine(), pipeline: pipeline, params: params).plan().text()
+    func plan(_ pipeline: Pipeline, params: [String: Value], limit: [String]? = nil) async -> String {
+        await Planner(engine: engine(), pipeline: pipeline, params: params, limit: limit).plan().text()
     }
 
     /// `app=phone ref=main` → params; a word without `=` is invalid input.

@@ -262,7 +262,7 @@ struct RunStoreTests {
                 }
                 let store = try RunStore(directory: dir)
                 #expect(try store.runs().map(\.id) == ["R3", "R2", "R1", "R0"])
-                #expect(try store.appliedMigrations() == ["v1", "v2-log-pieces"])
+                #expect(try store.appliedMigrations() == ["v1", "v2-log-pieces", "v3-run-holder"])
             }
         }
     }
@@ -275,7 +275,7 @@ struct RunStoreTests {
                 try store.appendLogs([log("A", seq: 0)])
             }
             let store = try RunStore(directory: dir)
-            #expect(try store.appliedMigrations() == ["v1", "v2-log-pieces"])
+            #expect(try store.appliedMigrations() == ["v1", "v2-log-pieces", "v3-run-holder"])
             #expect(try store.run(matching: "A") == run("A"))
             #expect(try store.logs(runID: "A").count == 1)
             try store.insertRun(run("B", at: 5))
@@ -288,7 +288,7 @@ struct RunStoreTests {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             #expect(FileManager.default.createFile(atPath: dir + "/runs.sqlite", contents: Data()))
             let store = try RunStore(directory: dir)
-            #expect(try store.appliedMigrations() == ["v1", "v2-log-pieces"])
+            #expect(try store.appliedMigrations() == ["v1", "v2-log-pieces", "v3-run-holder"])
             try store.insertRun(run("A"))
             #expect(try store.runs().count == 1)
         }

@@ -94,25 +94,35 @@ extension Engine {
                 items = list
             }
             if let on = step.on {
-                let value = try await resolve(on, locals: [:], state: state)
-                let names = value.listValue?.map(\.interpolated) ?? [value.interpolated]
-                if value.listValue != nil { fansOut = true }
-                var resolved: [String] = []
-                for name in names {
-                    if name == "local" { resolved.append(name); continue }
-                    if state.pipeline.inventory.groups[name] != nil { fansOut = true }
-                    guard let members = state.pipeline.inventory.resolve(name) else {
-                        return ([], fansOut, "unknown host '\(name)'\(Suggestion.hint(for: name, in: state.pipeline.inventory.names))")
-                    }
-                    for m in members where !resolved.contains(m) { resolved.append(m) }
-                }
-                if let limit = state.limit { resolved = resolved.filter { $0 == "local" || limit.contains($0) } }
-                hosts = resolved
+                let resolved = try await resolveHosts(on, state: state)
+                if resolved.fansOut { fansOut = true }
+                hosts = resolved.hosts
             }
         } catch {
             return ([], fansOut, describe(error))
         }
         return (items.flatMap { item in hosts.map { Instance(item: item, host: $0) } }, fansOut, nil)
+    }
+
+    /// The hosts `on:` names, in order and without repeats (a group gives its members), with
+    /// `--limit` applied; and whether it fans out (gives a list or names a group). The one host
+    /// resolution: running steps and the plan (`--dry-run`) both use it.
+    /// - Throws: `StepFailure` naming an unknown host, or what evaluating `on:` throws.
+    func resolveHosts(_ on: TemplateValue, state: RunState) async throws -> (hosts: [String], fansOut: Bool) {
+        let value = try await resolve(on, locals: [:], state: state)
+        let names = value.listValue?.map(\.interpolated) ?? [value.interpolated]
+        var fansOut = value.listValue != nil
+        var resolved: [String] = []
+        for name in names {
+            if name == "local" { resolved.append(name); continue }
+            if state.pipeline.inventory.groups[name] != nil { fansOut = true }
+            guard let members = state.pipeline.inventory.resolve(name) else {
+                throw StepFailure("unknown host '\(name)'\(Suggestion.hint(for: name, in: state.pipeline.inventory.names))")
+            }
+            for m in members where !resolved.contains(m) { resolved.append(m) }
+        }
+        if let limit = state.limit { resolved = resolved.filter { $0 == "local" || limit.contains($0) } }
+        return (resolved, fansOut)
     }
 
     private func finishFailed(_ step: Step, ref: StepRef, message: String, state: RunState, markFailure: Bool) async -> StepStatus {

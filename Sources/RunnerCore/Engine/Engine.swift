@@ -69,7 +69,7 @@ public final class Engine: Sendable {
             return switch status {
             case .succeeded: 0
             case .cancelled: 130
-            case .failed, .running: 1
+            case .failed, .running, .interrupted: 1
             }
         }
     }
@@ -132,7 +132,7 @@ public final class Engine: Sendable {
             return finish(.failed, "cannot start the expression engine: \(error)", notStarted: .invalid)
         }
         var held = heldLocks
-        let limitHosts = options.limit.map { names in Set(names.flatMap { pipeline.inventory.resolve($0) ?? [$0] }) }
+        let limitHosts = Self.limitHosts(options.limit, in: pipeline)
         let inventorySecrets = InventorySecretsCache()
         func makeState() -> RunState {
             RunState(runID: options.runID, pipeline: pipeline, runtime: runtime, emitter: emitter, depth: depth,
@@ -295,6 +295,11 @@ public final class Engine: Sendable {
             password = try await credential(host.sudoPasswordSecret, of: host, field: "sudo_password", run: state)
         }
         return SudoTarget(base: target, user: user, password: password)
+    }
+
+    /// The hosts `--limit` lets steps run on: the names given, groups replaced by their members.
+    static func limitHosts(_ names: [String]?, in pipeline: Pipeline) -> Set<String>? {
+        names.map { names in Set(names.flatMap { pipeline.inventory.resolve($0) ?? [$0] }) }
     }
 
     func describe(_ error: any Error) -> String {

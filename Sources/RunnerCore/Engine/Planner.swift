@@ -5,11 +5,14 @@ public struct Planner: Sendable {
     public let engine: Engine
     public let pipeline: Pipeline
     public let params: [String: Value]
+    /// `--limit`: the hosts and groups steps may run on (`nil`: all).
+    public let limit: [String]?
 
-    public init(engine: Engine, pipeline: Pipeline, params: [String: Value]) {
+    public init(engine: Engine, pipeline: Pipeline, params: [String: Value], limit: [String]? = nil) {
         self.engine = engine
         self.pipeline = pipeline
         self.params = params
+        self.limit = limit
     }
 
     public struct PlannedStep: Sendable {
@@ -22,6 +25,8 @@ public struct Planner: Sendable {
         public var condition: String?
         /// `sudo:` user, when the step has one.
         public var sudo: String?
+        /// The step has `on:` but `--limit` leaves it no host: it will not run.
+        public var limitedOut = false
     }
 
     public struct Plan: Sendable {
@@ -45,7 +50,7 @@ public struct Planner: Sendable {
                 if step.phase != lastPhase, let phase = step.phase { out += "\(phase):\n" }
                 lastPhase = step.phase
                 let indent = String(repeating: "  ", count: step.depth + 1)
-                let hosts = step.hosts.isEmpty ? "local" : step.hosts.joined(separator: ", ")
+                let hosts = step.limitedOut ? "no host within --limit" : step.hosts.isEmpty ? "local" : step.hosts.joined(separator: ", ")
                 out += "\(indent)- \(step.name)  [\(step.kind) on \(hosts)\(step.sudo.map { ", sudo as \($0)" } ?? "")]"
                 if let c = step.condition { out += "  if: \(c)" }
                 out += "\n"
@@ -64,7 +69,8 @@ public struct Planner: Sendable {
         var state: RunState?
         if let runtime = try? await engine.makeRuntime(pipeline, params: params, options: .init(runID: "plan", trigger: "plan"), masker: masker) {
             let emitter = EventEmitter(runID: "plan", masker: masker, sinks: [])
-            let s = RunState(runID: "plan", pipeline: pipeline, runtime: runtime, emitter: emitter, depth: 0, heldLocks: [])
+            let s = RunState(runID: "plan", pipeline: pipeline, runtime: runtime, emitter: emitter, depth: 0, heldLocks: [],
+                             limit: Engine.limitHosts(limit, in: pipeline))
             for (name, value) in pipeline.vars {
                 let v = try? await engine.resolve(value, locals: [:], state: s)
                 if let v { try? await runtime.set(["vars", name], v) }
@@ -88,9 +94,9 @@ public struct Planner: Sendable {
                 var planned = PlannedStep(depth: depth, phase: phase, name: masker.mask(engine.plugins.displayName(of: step)), kind: "", detail: "",
                                           hosts: [], condition: step.condition.map { masker.mask($0.source) }, sudo: step.sudo)
                 if let on = step.on {
-                    if let state, let v = try? await engine.resolve(on, locals: [:], state: state) {
-                        let names = v.listValue?.map(\.interpolated) ?? [v.interpolated]
-                        planned.hosts = names.flatMap { pipeline.inventory.resolve($0) ?? [$0] }
+                    if let state, let resolved = try? await engine.resolveHosts(on, state: state) {
+                        planned.hosts = resolved.hosts
+                        planned.limitedOut = resolved.hosts.isEmpty
                     } else {
                         planned.hosts = ["(decided at run time)"]
                     }

@@ -209,6 +209,7 @@ public final class ConsoleSink: EventSink {
         case .succeeded: paint("succeeded", "32;1")
         case .failed: paint("failed", "31;1")
         case .cancelled: paint("cancelled", "35;1")
+        case .interrupted: paint("interrupted", "35;1")
         case .running: "running"
         }
         var countsLine = "\(counts.ok) ok, \(counts.changed) changed, \(counts.skipped) skipped, \(counts.failed) failed"

@@ -20,6 +20,9 @@ public enum StepStatus: String, Sendable, Hashable, CaseIterable {
 /// How a run ended.
 public enum RunStatus: String, Sendable, Hashable {
     case running, succeeded, failed, cancelled
+    /// The runner process died (SIGKILL, power loss) while the run was running: set by the
+    /// run store when it is next opened (`RunStore.reconcileInterruptedRuns`), never by the engine.
+    case interrupted
 }
 
 /// Which step (and host) an event is about.

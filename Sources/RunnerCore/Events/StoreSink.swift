@@ -62,7 +62,7 @@ public final class StoreSink: EventSink {
                     try store.insertRun(RunRecord(id: event.runID, pipeline: pipeline, file: file, params: JSON.encode(.map(params)),
                                                   trigger: trigger, startedAt: event.time,
                                                   user: ProcessInfo.processInfo.environment["USER"],
-                                                  hostname: Self.hostname))
+                                                  hostname: Self.hostname, holder: RunHolder.current))
                 }
             case .stepStarted:
                 break

@@ -21,7 +21,7 @@ public struct RunRecord: Codable, Sendable, Hashable, FetchableRecord, Persistab
     public var params: String
     /// What started the run: `cli`, `webhook`, `schedule`, …
     public var trigger: String
-    /// `running`, `succeeded`, `failed` or `cancelled` (`RunStatus.rawValue`).
+    /// `running`, `succeeded`, `failed`, `cancelled` or `interrupted` (`RunStatus.rawValue`).
     public var status: String
     public var startedAt: Date
     /// `nil` while the run is running.
@@ -32,12 +32,22 @@ public struct RunRecord: Codable, Sendable, Hashable, FetchableRecord, Persistab
     public var user: String?
     /// The machine the run ran on, if known.
     public var hostname: String?
+    /// The pid of the process running the run (`RunHolder`), so that a run whose process died
+    /// can be told from one still running; `nil` for runs recorded before it was kept.
+    public var holderPid: Int32?
+    /// The machine's boot id when the run started (`RunHolder.bootID`).
+    public var holderBootID: String?
+    /// When the holder process started, in clock ticks since boot (`RunHolder.startTime`).
+    public var holderStartTime: Int64?
 
     public init(
         id: String, pipeline: String, file: String, params: String = "{}", trigger: String = "cli",
         status: String = "running", startedAt: Date, finishedAt: Date? = nil, error: String? = nil,
-        user: String? = nil, hostname: String? = nil
+        user: String? = nil, hostname: String? = nil, holder: RunHolder? = nil
     ) {
+        self.holderPid = holder?.pid
+        self.holderBootID = holder?.bootID
+        self.holderStartTime = holder?.startTime
         self.id = id
         self.pipeline = pipeline
         self.file = file
@@ -49,6 +59,11 @@ public struct RunRecord: Codable, Sendable, Hashable, FetchableRecord, Persistab
         self.error = error
         self.user = user
         self.hostname = hostname
+    }
+
+    /// The process recorded as running the run, if one is.
+    public var holder: RunHolder? {
+        holderPid.map { RunHolder(pid: $0, bootID: holderBootID, startTime: holderStartTime) }
     }
 }
 
@@ -146,6 +161,9 @@ extension RunRecord {
         container["error"] = error
         container["user"] = user
         container["hostname"] = hostname
+        container["holderPid"] = holderPid
+        container["holderBootID"] = holderBootID
+        container["holderStartTime"] = holderStartTime
     }
 }
 

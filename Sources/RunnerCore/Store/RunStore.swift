@@ -54,6 +54,7 @@ public final class RunStore: Sendable {
         } catch {
             throw RunStoreError.cannotOpen(path: path, reason: Self.reason(for: error))
         }
+        try reconcileInterruptedRuns()
     }
 
     /// Opens an existing store for reading only: no directory, lock file or migration is
@@ -263,6 +264,14 @@ extension RunStore {
         migrator.registerMigration("v2-log-pieces") { db in
             try db.alter(table: "logs") { t in
                 t.add(column: "continues", .boolean).notNull().defaults(to: false)
+            }
+        }
+        // The process running a run, so that a run whose process died can be marked `interrupted`.
+        migrator.registerMigration("v3-run-holder") { db in
+            try db.alter(table: "runs") { t in
+                t.add(column: "holderPid", .integer)
+                t.add(column: "holderBootID", .text)
+                t.add(column: "holderStartTime", .integer)
             }
         }
         return migrator
