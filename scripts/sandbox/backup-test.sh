@@ -15,26 +15,13 @@ test_name="backup test"
 . scripts/sandbox/lib.sh
 require_sandbox_test_prerequisites
 
-SANDBOX_DIR=$(mktemp -d /tmp/runner-backup-test.XXXXXX)
-chmod 755 "$SANDBOX_DIR"
-export SANDBOX_DIR SANDBOX_S3=1
-read -r SANDBOX_SSH_PORT SANDBOX_PROXY_PORT SANDBOX_S3_PORT hook_port < <(free_ports 4)
-export SANDBOX_SSH_PORT SANDBOX_PROXY_PORT SANDBOX_S3_PORT
-export SANDBOX_PROXY_NAME=sgos-proxy-backup-test-$$
+export SANDBOX_S3=1
 hook=
-cleanup() {
-  [ -n "$hook" ] && kill "$hook" 2>/dev/null
-  scripts/sandbox.sh down --purge >/dev/null 2>&1
-}
-trap cleanup EXIT
-
-out=$(scripts/sandbox.sh up 2>&1) || { fail "sandbox up" "$out"; exit 1; }
-pass "sandbox up"
-set -a; . "$SANDBOX_DIR/settings.env"; set +a
+test_cleanup() { [ -n "$hook" ] && kill "$hook" 2>/dev/null; }
+start_test_sandbox backup-test
+read -r hook_port < <(free_ports 1)
 staging=$SANDBOX_STAGING_DIR
 status_file=$SANDBOX_STATUS_FILE
-deploy_home=$(getent passwd "${SANDBOX_USER:-deploy}" | cut -d: -f6)
-as_deploy() { runuser -u "${SANDBOX_USER:-deploy}" -- env HOME="$deploy_home" "$@"; }
 restic_local() { restic --repo "$SANDBOX_RESTIC_REPOSITORY" --password-file "$SANDBOX_RESTIC_PASSWORD_FILE" "$@"; }
 restic_s3() { (set -a; . "$SANDBOX_S3_ENV"; restic --password-file "$SANDBOX_RESTIC_PASSWORD_FILE" "$@"); }
 snapshot_ids() { # restic function, tag: the short ids of that tag's snapshots, one a line

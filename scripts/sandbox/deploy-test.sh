@@ -16,27 +16,15 @@ test_name="deploy test"
 . scripts/sandbox/lib.sh
 require_sandbox_test_prerequisites
 
-SANDBOX_DIR=$(mktemp -d /tmp/runner-deploy-test.XXXXXX)
-chmod 755 "$SANDBOX_DIR"
-export SANDBOX_DIR
-read -r SANDBOX_SSH_PORT SANDBOX_PROXY_PORT hook_port < <(free_ports 3)
-export SANDBOX_SSH_PORT SANDBOX_PROXY_PORT
-export SANDBOX_PROXY_NAME=sgos-proxy-deploy-test-$$
 watcher= hook=
-cleanup() {
+test_cleanup() {
   [ -n "$watcher" ] && kill "$watcher" 2>/dev/null
   [ -n "$hook" ] && kill "$hook" 2>/dev/null
-  scripts/sandbox.sh down --purge >/dev/null 2>&1
 }
-trap cleanup EXIT
-
-out=$(scripts/sandbox.sh up 2>&1) || { fail "sandbox up" "$out"; exit 1; }
-pass "sandbox up"
-set -a; . "$SANDBOX_DIR/settings.env"; set +a
+start_test_sandbox deploy-test
+read -r hook_port < <(free_ports 1)
 app_dir=$SANDBOX_APPS_ROOT/sgos-hello
 flag=$SANDBOX_PROXY_FLAGS/sgos-hello.flag
-deploy_home=$(getent passwd "${SANDBOX_USER:-deploy}" | cut -d: -f6)
-as_deploy() { runuser -u "${SANDBOX_USER:-deploy}" -- env HOME="$deploy_home" "$@"; }
 
 # What new-app-setup leaves behind: the app's directory with the clone and the compose link.
 out=$(set_up_example_app 2>&1) && [ -d "$app_dir/src/.git" ] && [ -L "$app_dir/docker-compose.yml" ] ||

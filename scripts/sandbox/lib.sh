@@ -42,16 +42,16 @@ require_sandbox_test_prerequisites() {
     exit 1
   fi
 }
-# A sandbox of the test's own: a temporary SANDBOX_DIR on free ports with its own proxy name, up,
-# its settings sourced. When the test exits: `test_cleanup` (when the test defines one), then
+# A sandbox of the test's own: a temporary SANDBOX_DIR on free ports with its own proxy name, up
+# (with the S3 endpoint when SANDBOX_S3=1), its settings sourced. When the test exits: `test_cleanup` (when the test defines one), then
 # `down --purge`.
 start_test_sandbox() { # name (part of the directory's and the proxy's names)
   local out
   SANDBOX_DIR=$(mktemp -d "/tmp/runner-$1.XXXXXX")
   chmod 755 "$SANDBOX_DIR"
   export SANDBOX_DIR
-  read -r SANDBOX_SSH_PORT SANDBOX_PROXY_PORT < <(free_ports 2)
-  export SANDBOX_SSH_PORT SANDBOX_PROXY_PORT
+  read -r SANDBOX_SSH_PORT SANDBOX_PROXY_PORT SANDBOX_S3_PORT < <(free_ports 3)
+  export SANDBOX_SSH_PORT SANDBOX_PROXY_PORT SANDBOX_S3_PORT   # S3's used with SANDBOX_S3=1
   export SANDBOX_PROXY_NAME=sgos-proxy-$1-$$
   trap 'declare -F test_cleanup >/dev/null && test_cleanup; scripts/sandbox.sh down --purge >/dev/null 2>&1' EXIT
   out=$(scripts/sandbox.sh up 2>&1) || { fail "sandbox up" "$out"; exit 1; }

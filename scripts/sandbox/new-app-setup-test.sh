@@ -18,27 +18,16 @@ test_name="new-app-setup test"
 require_sandbox_test_prerequisites
 
 app=sprout
-SANDBOX_DIR=$(mktemp -d /tmp/runner-setup-test.XXXXXX)
-chmod 755 "$SANDBOX_DIR"
-export SANDBOX_DIR
-read -r SANDBOX_SSH_PORT SANDBOX_PROXY_PORT < <(free_ports 2)
-export SANDBOX_SSH_PORT SANDBOX_PROXY_PORT
-export SANDBOX_PROXY_NAME=sgos-proxy-setup-test-$$
-cleanup() {
+# The app's image outlives the sandbox: removed once its container is gone (down runs again after).
+test_cleanup() {
   scripts/sandbox.sh down --purge >/dev/null 2>&1
   docker image rm -f "sgos-$app-app:latest" >/dev/null 2>&1
 }
-trap cleanup EXIT
-
-out=$(scripts/sandbox.sh up 2>&1) || { fail "sandbox up" "$out"; exit 1; }
-pass "sandbox up"
-set -a; . "$SANDBOX_DIR/settings.env"; set +a
+start_test_sandbox setup-test
 app_dir=$SANDBOX_APPS_ROOT/sgos-$app
 site=$SANDBOX_PROXY_SITES/sgos-$app.conf
 hook=$SANDBOX_HOOKS_DIR/deploy-sgos-$app.yml
 remote=$SANDBOX_GIT_BASE/sgos-$app.git
-deploy_home=$(getent passwd "${SANDBOX_USER:-deploy}" | cut -d: -f6)
-as_deploy() { runuser -u "${SANDBOX_USER:-deploy}" -- env HOME="$deploy_home" "$@"; }
 get() { curl -s --max-time 5 -H "Host: $1" -w '\n%{http_code}' "$SANDBOX_PROXY_URL${2:-/}"; }
 # runner's JSON lines of one run go to the file $1; the rest are the run's params.
 setup() { local events=$1; shift; "$RUNNER" run new-app-setup "$@" --inventory "$SANDBOX_INVENTORY" --output json >"$events" 2>&1; }
