@@ -162,23 +162,24 @@ extension Engine {
         func done(_ status: StepStatus, _ outputs: [String: Value] = [:], error: String? = nil) -> InstanceResult {
             InstanceResult(status: status, outputs: outputs, item: instance.item, host: instance.host, error: error)
         }
+        func skipped() -> InstanceResult {
+            state.emitter.emit(step: ref, .stepFinished(status: .skipped, duration: .zero, attempts: 0, exitCode: nil, outputs: [:], error: nil))
+            state.count(.skipped)
+            return done(.skipped)
+        }
 
         // Condition: default success() in main steps, always() in on_failure and finally. An
         // `if:` that calls none of success(), failure(), always(), cancelled() keeps that
         // default (as in GitHub Actions): `if: params.ref == 'main'` does not run after a failure.
         let keepsDefault = step.condition.map { !LuaSource($0.source).callsStatusFunction } ?? true
         if keepsDefault && phase == nil && state.failed {
-            state.emitter.emit(step: ref, .stepFinished(status: .skipped, duration: .zero, attempts: 0, exitCode: nil, outputs: [:], error: nil))
-            state.count(.skipped)
-            return done(.skipped)
+            return skipped()
         }
         if let condition = step.condition {
             do {
                 let value = try await state.evaluate(condition, locals: locals)
                 if !value.isTruthy {
-                    state.emitter.emit(step: ref, .stepFinished(status: .skipped, duration: .zero, attempts: 0, exitCode: nil, outputs: [:], error: nil))
-                    state.count(.skipped)
-                    return done(.skipped)
+                    return skipped()
                 }
             } catch {
                 state.emitter.emit(step: ref, .stepStarted)

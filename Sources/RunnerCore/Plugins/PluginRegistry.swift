@@ -64,11 +64,8 @@ public struct PluginRegistry: Sendable {
         }
         for group in plugin.alternatives {
             let given = group.filter { with[$0] != nil }
-            let names = group.map { "'\($0)'" }.joined(separator: " or ")
-            if given.isEmpty {
-                problems.append(Diagnostic("plugin '\(plugin.name)' needs parameter \(names)", at: location))
-            } else if given.count > 1 {
-                problems.append(Diagnostic("plugin '\(plugin.name)' takes only one of \(names)", at: keyLocations[given[1]] ?? location))
+            if let problem = Self.alternativesProblem(group, given: given, plugin: plugin.name) {
+                problems.append(Diagnostic(problem, at: given.count > 1 ? keyLocations[given[1]] ?? location : location))
             }
         }
         return problems
@@ -111,10 +108,17 @@ public struct PluginRegistry: Sendable {
         }
         for group in plugin.alternatives {
             let given = group.filter { values[$0].map { !$0.isNull } ?? false }
-            let names = group.map { "'\($0)'" }.joined(separator: " or ")
-            if given.isEmpty { throw StepFailure("plugin '\(plugin.name)' needs parameter \(names)") }
-            if given.count > 1 { throw StepFailure("plugin '\(plugin.name)' takes only one of \(names)") }
+            if let problem = Self.alternativesProblem(group, given: given, plugin: plugin.name) { throw StepFailure(problem) }
         }
         return out
+    }
+
+    /// A group of which exactly one parameter is given (`password` or `password_file`): what is
+    /// wrong when none or several of `group` are `given`, for validation and for `bind` alike.
+    static func alternativesProblem(_ group: [String], given: [String], plugin: String) -> String? {
+        let names = group.map { "'\($0)'" }.joined(separator: " or ")
+        if given.isEmpty { return "plugin '\(plugin)' needs parameter \(names)" }
+        if given.count > 1 { return "plugin '\(plugin)' takes only one of \(names)" }
+        return nil
     }
 }
